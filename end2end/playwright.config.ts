@@ -1,0 +1,73 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { defineConfig } from "@playwright/test";
+import { BASE_URL, PORT, TOKEN } from "./env";
+
+// Every run gets an empty data directory, so no events survive from an earlier run.
+// Playwright evaluates this file again in each worker process; workers inherit the
+// runner's environment, so remembering the directory there keeps it to one per run.
+const dataDir = (process.env.PULSE_E2E_DATA_DIR ??= fs.mkdtempSync(
+  path.join(os.tmpdir(), "pulse-e2e-"),
+));
+
+export default defineConfig({
+  testDir: "./tests",
+  // One server with shared state: tests run one at a time.
+  workers: 1,
+  fullyParallel: false,
+  retries: process.env.CI ? 1 : 0,
+  forbidOnly: !!process.env.CI,
+  reporter: "list",
+  timeout: 30_000,
+  use: {
+    baseURL: BASE_URL,
+    trace: "retain-on-failure",
+  },
+  projects: [
+    {
+      name: "chromium",
+      use: {
+        browserName: "chromium",
+        launchOptions: {
+          // Debian's Chromium: Playwright cannot download its own browsers on these machines.
+          executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+          // The last four keep Chromium from calling hosts that this machine cannot reach.
+          args: [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+          ],
+        },
+      },
+    },
+  ],
+  // Playwright starts the release server itself (built beforehand by
+  // `cargo leptos build --release`) and waits for /healthz before the first test.
+  webServer: {
+    command: "./target/release/pulse",
+    cwd: "..", // resolved against this file's directory: the repository root
+    env: {
+      LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
+      LEPTOS_SITE_ROOT: "target/site",
+      LEPTOS_ENV: "PROD",
+      LEPTOS_OUTPUT_NAME: "pulse",
+      LEPTOS_SITE_PKG_DIR: "pkg",
+      PULSE_DATA_DIR: dataDir,
+      PULSE_PUBLISH_TOKEN: TOKEN,
+      // A few simulated ticks per second: enough to see prices move, little noise.
+      PULSE_STOCKS_RATE: "4",
+    },
+    url: `${BASE_URL}/healthz`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },
+    stdout: "pipe",
+    stderr: "pipe",
+  },
+});

@@ -1,0 +1,105 @@
+//! The HTML shell, the app root (store, stream, router) and the page frame every view shares.
+
+use leptos::config::LeptosOptions;
+use leptos::hydration::{AutoReload, HydrationScripts};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::path;
+
+use crate::event::Snapshot;
+use crate::live::{self, LiveStore, SNAPSHOT_ELEMENT_ID};
+use crate::views::{badge::ConnectionBadge, home::HomePage, not_found::NotFound, stocks::StocksPage};
+
+/// The document around the app, rendered on the server only.
+///
+/// The request's snapshot is embedded as JSON so the browser hydrates from exactly the state
+/// the HTML was rendered from (see [`crate::hydrate`]).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let snapshot = use_context::<Snapshot>().unwrap_or_default();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <meta name="description" content="Pulse: live dashboards streamed over Server-Sent Events"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <script type="application/json" id=SNAPSHOT_ELEMENT_ID inner_html=embed_json(&snapshot)></script>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// JSON that is safe inside `<script>`: `<` never appears raw, so no payload (a post saying
+/// `</script><script>…`) can end the element early. `\u003c` is the same string to a JSON parser.
+pub fn embed_json(snapshot: &Snapshot) -> String {
+    serde_json::to_string(snapshot)
+        .unwrap_or_else(|_| "{}".into())
+        .replace('<', "\\u003c")
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let snapshot = use_context::<Snapshot>().unwrap_or_default();
+    let store = LiveStore::new(&snapshot);
+    provide_context(store);
+    // Effects run only in the browser, after hydration: exactly one stream per tab.
+    Effect::new(move |_| live::start(store));
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/pulse.css"/>
+        <Title text="Pulse"/>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <header class="topbar">
+                <A href="/" attr:class="brand">
+                    <span class="brand-mark" aria-hidden="true">"◉"</span>
+                    " Pulse"
+                </A>
+                <nav aria-label="Views" class="views-nav">
+                    <A href="/stocks">"Stocks"</A>
+                </nav>
+                <ConnectionBadge/>
+            </header>
+            <main id="main" tabindex="-1">
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("") view=HomePage/>
+                    <Route path=path!("stocks") view=StocksPage/>
+                </Routes>
+            </main>
+            <footer class="footer">
+                <p>"Server-rendered, hydrated, and kept live by one Server-Sent Events stream."</p>
+            </footer>
+        </Router>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_json_cannot_close_the_script_element() {
+        let mut s = Snapshot::default();
+        s.stocks.apply(&crate::event::Tick {
+            symbol: "A".into(),
+            price: 1.0,
+        });
+        let mut json = embed_json(&s);
+        json.push_str("</script>");
+        assert_eq!(json.matches("</script>").count(), 1);
+        let evil = serde_json::json!({"x": "</script><script>alert(1)</script>"});
+        let out = serde_json::to_string(&evil).unwrap().replace('<', "\\u003c");
+        assert!(!out.contains('<'));
+        let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, evil);
+    }
+}

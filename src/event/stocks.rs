@@ -1,0 +1,208 @@
+//! The stocks ticker: a tick is `{"symbol": "ACME", "price": 12.34}`; a [`Quote`] is what a row
+//! of the table shows, and [`StocksState`] is the whole table.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{topic, PayloadError};
+
+/// How many recent prices a quote keeps for its sparkline.
+pub const SPARK_POINTS: usize = 48;
+
+/// Symbols: an uppercase letter, then up to 11 uppercase letters, digits or dots.
+pub const MAX_SYMBOL_LEN: usize = 12;
+
+/// One price update, as published to the `stocks` topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tick {
+    pub symbol: String,
+    pub price: f64,
+}
+
+impl Tick {
+    pub fn parse(json: &str) -> Result<Tick, PayloadError> {
+        let tick: Tick = serde_json::from_str(json).map_err(|e| schema(e.to_string()))?;
+        tick.validate()?;
+        Ok(tick)
+    }
+
+    pub fn validate(&self) -> Result<(), PayloadError> {
+        let s = &self.symbol;
+        let mut chars = s.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_uppercase());
+        if !first_ok
+            || s.len() > MAX_SYMBOL_LEN
+            || !chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '.')
+        {
+            return Err(schema(format!(
+                "symbol {s:?} must be 1-{MAX_SYMBOL_LEN} characters: an uppercase letter, \
+                 then uppercase letters, digits or '.'"
+            )));
+        }
+        if !(self.price.is_finite() && self.price > 0.0 && self.price < 1e12) {
+            return Err(schema(format!(
+                "price {} must be a positive number below 1e12",
+                self.price
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn schema(detail: String) -> PayloadError {
+    PayloadError::Schema {
+        topic: topic::STOCKS,
+        detail,
+    }
+}
+
+/// Direction of the latest move, for the up/down flash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Move {
+    Up,
+    Down,
+    #[default]
+    Flat,
+}
+
+/// One row of the ticker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quote {
+    pub symbol: String,
+    pub price: f64,
+    /// The first price seen this session; change and % change are relative to it.
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    /// How many ticks this quote has absorbed; the page shows it so a lost or repeated event
+    /// is visible, not just wrong.
+    pub ticks: u64,
+    pub last_move: Move,
+    /// The most recent prices, oldest first, at most [`SPARK_POINTS`].
+    pub recent: Vec<f64>,
+}
+
+impl Quote {
+    pub fn new(symbol: &str, price: f64) -> Quote {
+        Quote {
+            symbol: symbol.to_owned(),
+            price,
+            open: price,
+            high: price,
+            low: price,
+            ticks: 1,
+            last_move: Move::Flat,
+            recent: vec![price],
+        }
+    }
+
+    /// Folds one new price into the quote.
+    pub fn apply(&mut self, price: f64) {
+        self.last_move = if price > self.price {
+            Move::Up
+        } else if price < self.price {
+            Move::Down
+        } else {
+            Move::Flat
+        };
+        self.price = price;
+        self.high = self.high.max(price);
+        self.low = self.low.min(price);
+        self.ticks += 1;
+        if self.recent.len() == SPARK_POINTS {
+            self.recent.remove(0);
+        }
+        self.recent.push(price);
+    }
+
+    pub fn change(&self) -> f64 {
+        self.price - self.open
+    }
+
+    pub fn change_pct(&self) -> f64 {
+        if self.open == 0.0 {
+            0.0
+        } else {
+            self.change() / self.open * 100.0
+        }
+    }
+}
+
+/// The whole ticker, rows ordered by symbol.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StocksState {
+    pub quotes: BTreeMap<String, Quote>,
+}
+
+impl StocksState {
+    /// Applies a tick: updates the symbol's quote, or adds a row for a symbol not seen before.
+    pub fn apply(&mut self, tick: &Tick) -> &Quote {
+        self.quotes
+            .entry(tick.symbol.clone())
+            .and_modify(|q| q.apply(tick.price))
+            .or_insert_with(|| Quote::new(&tick.symbol, tick.price))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tick(symbol: &str, price: f64) -> Tick {
+        Tick {
+            symbol: symbol.into(),
+            price,
+        }
+    }
+
+    #[test]
+    fn a_tick_moves_price_range_and_direction() {
+        let mut s = StocksState::default();
+        s.apply(&tick("ACME", 10.0));
+        s.apply(&tick("ACME", 12.0));
+        let q = s.apply(&tick("ACME", 9.0)).clone();
+        assert_eq!((q.price, q.open, q.high, q.low), (9.0, 10.0, 12.0, 9.0));
+        assert_eq!(q.last_move, Move::Down);
+        assert_eq!(q.ticks, 3);
+        assert_eq!(q.recent, vec![10.0, 12.0, 9.0]);
+        assert!((q.change() - -1.0).abs() < 1e-9);
+        assert!((q.change_pct() - -10.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn unknown_symbols_become_new_rows_in_order() {
+        let mut s = StocksState::default();
+        s.apply(&tick("ZED", 1.0));
+        s.apply(&tick("ACME", 2.0));
+        let symbols: Vec<_> = s.quotes.keys().cloned().collect();
+        assert_eq!(symbols, ["ACME", "ZED"]);
+    }
+
+    #[test]
+    fn sparkline_keeps_only_recent_points() {
+        let mut q = Quote::new("A", 1.0);
+        for i in 0..(SPARK_POINTS * 2) {
+            q.apply(2.0 + i as f64);
+        }
+        assert_eq!(q.recent.len(), SPARK_POINTS);
+        assert_eq!(*q.recent.last().unwrap(), 2.0 + (SPARK_POINTS * 2 - 1) as f64);
+    }
+
+    #[test]
+    fn bad_ticks_are_refused_with_a_reason() {
+        for (t, needle) in [
+            (tick("acme", 1.0), "symbol"),
+            (tick("", 1.0), "symbol"),
+            (tick("TOOLONGSYMBOL1", 1.0), "symbol"),
+            (tick("ACME", f64::NAN), "price"),
+            (tick("ACME", 0.0), "price"),
+        ] {
+            let err = t.validate().unwrap_err().to_string();
+            assert!(err.contains(needle), "{err}");
+        }
+        assert!(Tick::parse(r#"{"symbol":"A","price":1,"extra":2}"#).is_err());
+    }
+}

@@ -1,0 +1,115 @@
+//! Topic names: lowercase, `[a-z0-9][a-z0-9._-]{0,63}`, so a topic can never smuggle a line break
+//! into the `event:` field of an SSE frame or a path segment into a URL.
+
+use serde::{Deserialize, Serialize};
+
+pub const STOCKS: &str = "stocks";
+pub const SCORES: &str = "scores";
+pub const FEED: &str = "feed";
+pub const MONITOR: &str = "monitor";
+pub const NOTIFICATIONS: &str = "notifications";
+
+/// Topics the pages subscribe to, in the order the client registers them.
+pub const PAGE_TOPICS: &[&str] = &[STOCKS, NOTIFICATIONS];
+
+/// The longest topic name accepted.
+pub const MAX_LEN: usize = 64;
+
+/// A validated topic name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Topic(String);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopicError {
+    Empty,
+    TooLong(usize),
+    /// The first character must be a lowercase letter or digit.
+    BadStart(char),
+    BadChar(char),
+}
+
+impl std::fmt::Display for TopicError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TopicError::Empty => write!(f, "topic name is empty"),
+            TopicError::TooLong(n) => {
+                write!(f, "topic name is {n} characters long; the limit is {MAX_LEN}")
+            }
+            TopicError::BadStart(c) => write!(
+                f,
+                "topic name starts with {c:?}; it must start with a lowercase letter or digit"
+            ),
+            TopicError::BadChar(c) => write!(
+                f,
+                "topic name contains {c:?}; allowed are lowercase letters, digits, '.', '_' and '-'"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TopicError {}
+
+impl Topic {
+    pub fn parse(name: &str) -> Result<Topic, TopicError> {
+        let mut chars = name.chars();
+        let first = chars.next().ok_or(TopicError::Empty)?;
+        if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
+            return Err(TopicError::BadStart(first));
+        }
+        if let Some(c) = chars
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')))
+        {
+            return Err(TopicError::BadChar(c));
+        }
+        if name.len() > MAX_LEN {
+            return Err(TopicError::TooLong(name.len()));
+        }
+        Ok(Topic(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Topic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Topic {
+    type Error = TopicError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Topic::parse(&s)
+    }
+}
+
+impl From<Topic> for String {
+    fn from(t: Topic) -> String {
+        t.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_documented_pattern() {
+        for ok in ["stocks", "a", "0", "orders.eu-west_1", &"x".repeat(64)] {
+            assert!(Topic::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn refuses_everything_else() {
+        assert_eq!(Topic::parse(""), Err(TopicError::Empty));
+        assert_eq!(Topic::parse("Stocks"), Err(TopicError::BadStart('S')));
+        assert_eq!(Topic::parse("-x"), Err(TopicError::BadStart('-')));
+        assert_eq!(Topic::parse("a\nb"), Err(TopicError::BadChar('\n')));
+        assert_eq!(Topic::parse("a b"), Err(TopicError::BadChar(' ')));
+        assert_eq!(Topic::parse(&"x".repeat(65)), Err(TopicError::TooLong(65)));
+    }
+}

@@ -1,0 +1,96 @@
+//! The replay window: the newest events in id order, bounded by count.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::core::Event;
+
+pub struct History {
+    events: VecDeque<Arc<Event>>,
+    capacity: usize,
+    /// Every id up to and including this one has left the window (or was never in it), so a
+    /// client asking to resume from an older id cannot be served exactly.
+    evicted_through: u64,
+}
+
+impl History {
+    /// A window seeded with `events` (oldest first) that were read back from the log; anything
+    /// before the first of them counts as evicted.
+    pub fn new(capacity: usize, seed: Vec<Arc<Event>>, last_id: u64) -> History {
+        let capacity = capacity.max(1);
+        let evicted_through = seed.first().map_or(last_id, |e| e.id - 1);
+        let mut events: VecDeque<_> = seed.into();
+        while events.len() > capacity {
+            events.pop_front();
+        }
+        let evicted_through = events.front().map_or(evicted_through, |e| e.id - 1);
+        History {
+            events,
+            capacity,
+            evicted_through,
+        }
+    }
+
+    pub fn push(&mut self, event: Arc<Event>) {
+        if self.events.len() == self.capacity {
+            if let Some(old) = self.events.pop_front() {
+                self.evicted_through = old.id;
+            }
+        }
+        self.events.push_back(event);
+    }
+
+    /// Whether every event after `since` is still here.
+    pub fn covers(&self, since: u64) -> bool {
+        since >= self.evicted_through
+    }
+
+    /// Events after `since` that `wanted` accepts, oldest first.
+    pub fn after(&self, since: u64, wanted: impl Fn(&Event) -> bool) -> Vec<Arc<Event>> {
+        let start = self.events.partition_point(|e| e.id <= since);
+        self.events
+            .range(start..)
+            .filter(|e| wanted(e))
+            .cloned()
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Topic;
+
+    fn ev(id: u64) -> Arc<Event> {
+        Arc::new(Event::new(id, Topic::parse("t").unwrap(), "{}".into(), 0))
+    }
+
+    #[test]
+    fn window_is_bounded_and_remembers_what_it_dropped() {
+        let mut h = History::new(3, vec![], 0);
+        assert!(h.covers(0));
+        for id in 1..=5 {
+            h.push(ev(id));
+        }
+        assert_eq!(h.len(), 3);
+        assert!(!h.covers(1));
+        assert!(h.covers(2));
+        let ids: Vec<_> = h.after(2, |_| true).iter().map(|e| e.id).collect();
+        assert_eq!(ids, [3, 4, 5]);
+        assert!(h.after(5, |_| true).is_empty());
+    }
+
+    #[test]
+    fn seeded_window_starts_after_the_log_tail() {
+        let h = History::new(10, vec![ev(41), ev(42)], 42);
+        assert!(!h.covers(39));
+        assert!(h.covers(40));
+        let empty = History::new(10, vec![], 42);
+        assert!(empty.covers(42));
+        assert!(!empty.covers(41));
+    }
+}

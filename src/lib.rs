@@ -1,0 +1,55 @@
+//! # Pulse — live dashboards in one Rust binary
+//!
+//! Pages are rendered on the server from a snapshot of the hub's state, then hydrated in the
+//! browser, where one Server-Sent Events stream per tab keeps every view current.
+//!
+//! ## Layout
+//! Shared by server and browser (no tokio, no database):
+//! - [`event`]: topic names, event ids, and one payload + state + pure `apply()` per view.
+//! - [`sse`]: the SSE wire format — the frame encoder and a spec parser ([`sse::frame`], [`sse::parse`]).
+//! - [`live`]: the browser's one `EventSource` per tab and the signals the views read.
+//! - [`views`]: one file per page, plus small components (sparkline, connection badge).
+//! - [`app`]: the HTML shell, the router and navigation.
+//!
+//! Server only (`ssr` feature):
+//! - [`config`]: command-line flags with environment fallbacks.
+//! - [`hub`]: publish / subscribe / replay, the history window and the per-subscriber queue policy.
+//! - [`storage`]: the durable event log (SQLite) behind the [`hub::EventLog`] interface.
+//! - [`server`]: the axum router, the `/api/events` SSE handler, publish/snapshot/health/metrics.
+//! - [`sources`]: built-in publishers (the stocks simulator).
+//! - [`error`]: API error enum and its HTTP mapping.
+
+pub mod app;
+pub mod event;
+pub mod live;
+pub mod sse;
+pub mod views;
+
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod error;
+#[cfg(feature = "ssr")]
+pub mod hub;
+#[cfg(feature = "ssr")]
+pub mod server;
+#[cfg(feature = "ssr")]
+pub mod sources;
+#[cfg(feature = "ssr")]
+pub mod storage;
+
+/// Browser entry point, called by the hydration script that the server puts in `<head>`.
+///
+/// The server embeds the snapshot it rendered from in `<script id="pulse-snapshot">`; reading it
+/// back here (instead of fetching) means the hydrated state is byte-for-byte what the HTML shows,
+/// and the stream can resume from exactly the snapshot's id.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    let snapshot = live::read_embedded_snapshot().unwrap_or_default();
+    leptos::mount::hydrate_body(move || {
+        leptos::prelude::provide_context(snapshot.clone());
+        leptos::prelude::view! { <app::App/> }
+    });
+}

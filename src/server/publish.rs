@@ -1,0 +1,49 @@
+//! `POST /api/topics/{topic}/events`: publish one JSON event, acknowledged once durable.
+//!
+//! Checks run in this order, so the cheapest refusal comes first and nothing is stored unless
+//! all pass: token (401), topic name (422), body size (413), JSON and schema (400).
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::{Json, Router};
+
+use super::{auth, AppState};
+use crate::error::ApiError;
+use crate::event::{validate_payload, Topic};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/topics/{topic}/events", post(publish))
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    Path(topic): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    if !auth::authorized(&headers, &state.token) {
+        return Err(ApiError::Unauthorized);
+    }
+    let topic = Topic::parse(&topic).map_err(ApiError::BadTopic)?;
+    let limit = state.config.max_body;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::TooLarge { limit });
+    }
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::TooLarge { limit })?;
+    let data = validate_payload(&topic, &bytes).map_err(ApiError::BadPayload)?;
+    let id = state
+        .hub
+        .publish(topic, data)
+        .await
+        .map_err(ApiError::Unavailable)?;
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "id": id }))))
+}

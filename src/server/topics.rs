@@ -1,0 +1,38 @@
+//! `GET /api/topics/{topic}/snapshot`: the current state of a topic and the id it is current
+//! to. Built-in topics return their view state; any other topic returns its newest event.
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::event::topic::STOCKS;
+use crate::event::Topic;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/topics/{topic}/snapshot", get(snapshot))
+}
+
+async fn snapshot(
+    State(state): State<AppState>,
+    Path(topic): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let topic = Topic::parse(&topic).map_err(ApiError::BadTopic)?;
+    let snap = state.hub.snapshot();
+    let body = if topic.as_str() == STOCKS {
+        json!({ "topic": topic, "id": snap.id, "state": snap.stocks })
+    } else {
+        let last = state.hub.latest(&topic);
+        let (last_id, data) = match last {
+            Some(ev) => (
+                Some(ev.id),
+                serde_json::from_str::<Value>(&ev.data).unwrap_or(Value::Null),
+            ),
+            None => (None, Value::Null),
+        };
+        json!({ "topic": topic, "id": snap.id, "state": { "last_id": last_id, "last": data } })
+    };
+    Ok(Json(body))
+}

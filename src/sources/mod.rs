@@ -1,0 +1,4 @@
+//! Built-in publishers. Each runs as a task that publishes through the hub like any external
+//! publisher would, and stops when the server's shutdown token is cancelled.
+
+pub mod stocks;

@@ -1,0 +1,9 @@
+//! Pages and the small components they share. Each page reads the [`crate::live::LiveStore`]
+//! from context; none opens a connection of its own.
+
+pub mod badge;
+pub mod format;
+pub mod home;
+pub mod not_found;
+pub mod sparkline;
+pub mod stocks;
