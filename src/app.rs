@@ -9,7 +9,9 @@ use leptos_router::path;
 
 use crate::event::Snapshot;
 use crate::live::{self, LiveStore, SNAPSHOT_ELEMENT_ID};
-use crate::views::{badge::ConnectionBadge, home::HomePage, not_found::NotFound, stocks::StocksPage};
+use crate::views::{
+    badge::ConnectionBadge, home::HomePage, not_found::NotFound, stocks::StocksPage,
+};
 
 /// The document around the app, rendered on the server only.
 ///
@@ -97,7 +99,9 @@ mod tests {
         json.push_str("</script>");
         assert_eq!(json.matches("</script>").count(), 1);
         let evil = serde_json::json!({"x": "</script><script>alert(1)</script>"});
-        let out = serde_json::to_string(&evil).unwrap().replace('<', "\\u003c");
+        let out = serde_json::to_string(&evil)
+            .unwrap()
+            .replace('<', "\\u003c");
         assert!(!out.contains('<'));
         let back: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(back, evil);

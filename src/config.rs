@@ -8,7 +8,11 @@ use clap::Parser;
 use crate::storage::Sync;
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "pulse", version, about = "Pulse: live dashboards over Server-Sent Events")]
+#[command(
+    name = "pulse",
+    version,
+    about = "Pulse: live dashboards over Server-Sent Events"
+)]
 pub struct Config {
     /// Directory for the event log and the generated publish token.
     #[arg(long, env = "PULSE_DATA_DIR", default_value = "./data")]
@@ -50,8 +54,12 @@ pub struct Config {
     pub fresh_log: bool,
 
     /// Stock symbols the simulator trades, comma-separated.
-    #[arg(long, env = "PULSE_STOCKS_SYMBOLS", value_delimiter = ',',
-          default_value = "ACME,GLOBX,INITECH,UMBR,WAYNE,STARK,HOOLI,CYBD")]
+    #[arg(
+        long,
+        env = "PULSE_STOCKS_SYMBOLS",
+        value_delimiter = ',',
+        default_value = "ACME,GLOBX,INITECH,UMBR,WAYNE,STARK,HOOLI,CYBD"
+    )]
     pub stocks_symbols: Vec<String>,
 
     /// Simulated ticks per second across all symbols (0 turns the simulator off).

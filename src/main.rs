@@ -29,7 +29,9 @@ async fn main() -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("pulse: cannot listen on {addr}: {e} (set LEPTOS_SITE_ADDR to another address)");
+            eprintln!(
+                "pulse: cannot listen on {addr}: {e} (set LEPTOS_SITE_ADDR to another address)"
+            );
             return ExitCode::from(2);
         }
     };

@@ -107,8 +107,14 @@ mod tests {
     #[test]
     fn custom_topics_take_objects_only() {
         let t = Topic::parse("orders.eu").unwrap();
-        assert_eq!(validate_payload(&t, b"[1,2]"), Err(PayloadError::NotAnObject));
-        assert_eq!(validate_payload(&t, br#" {"a" : 1} "#).unwrap(), r#"{"a":1}"#);
+        assert_eq!(
+            validate_payload(&t, b"[1,2]"),
+            Err(PayloadError::NotAnObject)
+        );
+        assert_eq!(
+            validate_payload(&t, br#" {"a" : 1} "#).unwrap(),
+            r#"{"a":1}"#
+        );
     }
 
     #[test]
@@ -122,9 +128,12 @@ mod tests {
     #[test]
     fn snapshot_ignores_events_it_already_has() {
         let mut s = Snapshot::default();
-        s.apply(5, "stocks", r#"{"symbol":"ACME","price":10}"#).unwrap();
-        s.apply(5, "stocks", r#"{"symbol":"ACME","price":99}"#).unwrap();
-        s.apply(4, "stocks", r#"{"symbol":"ACME","price":98}"#).unwrap();
+        s.apply(5, "stocks", r#"{"symbol":"ACME","price":10}"#)
+            .unwrap();
+        s.apply(5, "stocks", r#"{"symbol":"ACME","price":99}"#)
+            .unwrap();
+        s.apply(4, "stocks", r#"{"symbol":"ACME","price":98}"#)
+            .unwrap();
         assert_eq!(s.id, 5);
         assert_eq!(s.stocks.quotes["ACME"].price, 10.0);
         assert_eq!(s.stocks.quotes["ACME"].ticks, 1);

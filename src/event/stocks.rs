@@ -188,7 +188,10 @@ mod tests {
             q.apply(2.0 + i as f64);
         }
         assert_eq!(q.recent.len(), SPARK_POINTS);
-        assert_eq!(*q.recent.last().unwrap(), 2.0 + (SPARK_POINTS * 2 - 1) as f64);
+        assert_eq!(
+            *q.recent.last().unwrap(),
+            2.0 + (SPARK_POINTS * 2 - 1) as f64
+        );
     }
 
     #[test]

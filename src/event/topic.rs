@@ -34,7 +34,10 @@ impl std::fmt::Display for TopicError {
         match self {
             TopicError::Empty => write!(f, "topic name is empty"),
             TopicError::TooLong(n) => {
-                write!(f, "topic name is {n} characters long; the limit is {MAX_LEN}")
+                write!(
+                    f,
+                    "topic name is {n} characters long; the limit is {MAX_LEN}"
+                )
             }
             TopicError::BadStart(c) => write!(
                 f,
@@ -57,9 +60,9 @@ impl Topic {
         if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
             return Err(TopicError::BadStart(first));
         }
-        if let Some(c) = chars
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')))
-        {
+        if let Some(c) = chars.find(|c| {
+            !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+        }) {
             return Err(TopicError::BadChar(c));
         }
         if name.len() > MAX_LEN {

@@ -96,7 +96,10 @@ fn run(
                 }
             }
             Err(e) => {
-                tracing::error!("event log write failed, {} publishes refused: {e}", acks.len());
+                tracing::error!(
+                    "event log write failed, {} publishes refused: {e}",
+                    acks.len()
+                );
                 core.stats
                     .storage_errors
                     .fetch_add(acks.len() as u64, std::sync::atomic::Ordering::Relaxed);

@@ -29,7 +29,10 @@ pub fn resolve_token(config: &Config) -> Result<String, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let token = generate();
             save(&path, &token).map_err(|e| format!("cannot save {}: {e}", path.display()))?;
-            println!("publish token: generated and saved to {} (mode 0600)", path.display());
+            println!(
+                "publish token: generated and saved to {} (mode 0600)",
+                path.display()
+            );
             Ok(token)
         }
         Err(e) => Err(format!("cannot read {}: {e}", path.display())),
@@ -110,7 +113,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(config.token_path()).unwrap().permissions().mode();
+            let mode = std::fs::metadata(config.token_path())
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

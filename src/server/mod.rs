@@ -102,8 +102,8 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let stocks = crate::sources::stocks::Simulator::from_config(&config)
-        .map_err(StartError::Config)?;
+    let stocks =
+        crate::sources::stocks::Simulator::from_config(&config).map_err(StartError::Config)?;
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         StartError::Config(format!(
             "cannot create data directory {}: {e}",
@@ -116,7 +116,8 @@ pub async fn serve(
     } else {
         OpenMode::Existing
     };
-    let log = SqliteLog::open(&config.log_path(), config.sync, mode).map_err(StartError::Storage)?;
+    let log =
+        SqliteLog::open(&config.log_path(), config.sync, mode).map_err(StartError::Storage)?;
     let hub = Hub::open(
         Box::new(log),
         HubConfig {

@@ -32,32 +32,78 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         let _ = writeln!(out, "pulse_{name} {value}");
     };
     let counters = [
-        ("events_published_total", "Events acknowledged to publishers.", &s.published),
-        ("events_delivered_total", "Event frames queued to subscribers.", &s.delivered),
-        ("events_replayed_total", "Events replayed to resuming subscribers.", &s.replayed),
-        ("subscribers_lagged_total", "Subscribers cut off because their queue was full.", &s.lagged),
-        ("resets_total", "Resets sent for resume ids outside the history.", &s.resets),
-        ("log_batches_total", "Batches committed to the event log.", &s.batches),
-        ("publish_storage_errors_total", "Publishes refused because the log failed.", &s.storage_errors),
+        (
+            "events_published_total",
+            "Events acknowledged to publishers.",
+            &s.published,
+        ),
+        (
+            "events_delivered_total",
+            "Event frames queued to subscribers.",
+            &s.delivered,
+        ),
+        (
+            "events_replayed_total",
+            "Events replayed to resuming subscribers.",
+            &s.replayed,
+        ),
+        (
+            "subscribers_lagged_total",
+            "Subscribers cut off because their queue was full.",
+            &s.lagged,
+        ),
+        (
+            "resets_total",
+            "Resets sent for resume ids outside the history.",
+            &s.resets,
+        ),
+        (
+            "log_batches_total",
+            "Batches committed to the event log.",
+            &s.batches,
+        ),
+        (
+            "publish_storage_errors_total",
+            "Publishes refused because the log failed.",
+            &s.storage_errors,
+        ),
         ("subscriptions_total", "Streams ever opened.", &s.subscribed),
     ];
     for (name, help, value) in counters {
         metric(name, "counter", help, value.load(Relaxed).to_string());
     }
-    metric("subscribers", "gauge", "Open streams.", subscribers.to_string());
-    metric("history_events", "gauge", "Events held for replay.", history.to_string());
-    metric("last_event_id", "gauge", "Id of the newest event.", last_id.to_string());
+    metric(
+        "subscribers",
+        "gauge",
+        "Open streams.",
+        subscribers.to_string(),
+    );
+    metric(
+        "history_events",
+        "gauge",
+        "Events held for replay.",
+        history.to_string(),
+    );
+    metric(
+        "last_event_id",
+        "gauge",
+        "Id of the newest event.",
+        last_id.to_string(),
+    );
     let (buckets, count, sum) = s.ack_latency.read();
-    let _ = writeln!(out, "# HELP pulse_publish_ack_seconds Publish-to-durable-acknowledge latency.");
+    let _ = writeln!(
+        out,
+        "# HELP pulse_publish_ack_seconds Publish-to-durable-acknowledge latency."
+    );
     let _ = writeln!(out, "# TYPE pulse_publish_ack_seconds histogram");
     for (le, n) in buckets {
         let _ = writeln!(out, "pulse_publish_ack_seconds_bucket{{le=\"{le}\"}} {n}");
     }
-    let _ = writeln!(out, "pulse_publish_ack_seconds_bucket{{le=\"+Inf\"}} {count}");
+    let _ = writeln!(
+        out,
+        "pulse_publish_ack_seconds_bucket{{le=\"+Inf\"}} {count}"
+    );
     let _ = writeln!(out, "pulse_publish_ack_seconds_sum {sum}");
     let _ = writeln!(out, "pulse_publish_ack_seconds_count {count}");
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        out,
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

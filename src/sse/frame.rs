@@ -117,7 +117,10 @@ mod tests {
         assert_eq!(event(None, None, "a\nb").unwrap(), "data: a\ndata: b\n\n");
         assert_eq!(event(None, None, "a\rb").unwrap(), "data: a\ndata: b\n\n");
         assert_eq!(event(None, None, "a\r\nb").unwrap(), "data: a\ndata: b\n\n");
-        assert_eq!(event(None, None, "a\n\rb").unwrap(), "data: a\ndata: \ndata: b\n\n");
+        assert_eq!(
+            event(None, None, "a\n\rb").unwrap(),
+            "data: a\ndata: \ndata: b\n\n"
+        );
         assert_eq!(event(None, None, "a\n").unwrap(), "data: a\ndata: \n\n");
     }
 

@@ -49,9 +49,8 @@ impl SqliteLog {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             let aside = path.with_extension(format!("corrupt-{stamp}"));
-            std::fs::rename(path, &aside).map_err(|e| {
-                LogError(format!("could not move {} aside: {e}", path.display()))
-            })?;
+            std::fs::rename(path, &aside)
+                .map_err(|e| LogError(format!("could not move {} aside: {e}", path.display())))?;
             for ext in ["-wal", "-shm"] {
                 let mut side = path.as_os_str().to_owned();
                 side.push(ext);
@@ -213,9 +212,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.db");
         std::fs::write(&path, b"this is not sqlite, this is precious data ........").unwrap();
-        let e = SqliteLog::open(&path, Sync::Normal, OpenMode::Existing).err().unwrap();
+        let e = SqliteLog::open(&path, Sync::Normal, OpenMode::Existing)
+            .err()
+            .unwrap();
         assert!(e.0.contains("--fresh-log"), "{e}");
-        assert!(std::fs::read(&path).unwrap().starts_with(b"this is not sqlite"));
+        assert!(std::fs::read(&path)
+            .unwrap()
+            .starts_with(b"this is not sqlite"));
         let log = SqliteLog::open(&path, Sync::Normal, OpenMode::Fresh).unwrap();
         assert_eq!(log.last_id(), 0);
         let kept = std::fs::read_dir(dir.path())
