@@ -2,6 +2,8 @@
 //! file), reached over real HTTP, and an SSE client that reads what a browser would.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -139,6 +141,13 @@ pub struct SseClient {
 
 impl SseClient {
     pub async fn connect(url: &str, last_event_id: Option<&str>) -> SseClient {
+        Self::try_connect(url, last_event_id)
+            .await
+            .expect("stream request")
+    }
+
+    /// Like [`Self::connect`], but `None` when the server is unreachable or does not answer 200.
+    pub async fn try_connect(url: &str, last_event_id: Option<&str>) -> Option<SseClient> {
         let mut req = reqwest::Client::new()
             .get(url)
             .header("accept", "text/event-stream")
@@ -146,15 +155,18 @@ impl SseClient {
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id);
         }
-        let res = req.send().await.expect("stream request");
-        SseClient {
+        let res = req.send().await.ok()?;
+        if res.status() != 200 {
+            return None;
+        }
+        Some(SseClient {
             status: res.status().as_u16(),
             headers: res.headers().clone(),
             body: res.bytes_stream().boxed(),
             parser: Parser::new(),
             queued: Default::default(),
             ended: false,
-        }
+        })
     }
 
     /// Reads until something arrives; false when the stream ended or `wait` passed.
