@@ -31,6 +31,11 @@ pub struct Config {
     #[arg(long, env = "PULSE_HISTORY", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub history: u64,
 
+    /// Seconds an event is kept for replay; older events leave the history and the log
+    /// (0 = keep by count only).
+    #[arg(long, env = "PULSE_RETENTION_SECS", default_value_t = 7 * 24 * 3600)]
+    pub retention_secs: u64,
+
     /// Per-subscriber queue, in events. A subscriber that falls this far behind is cut off and
     /// resumes by id.
     #[arg(long, env = "PULSE_QUEUE", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]

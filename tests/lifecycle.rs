@@ -68,3 +68,27 @@ async fn ids_continue_and_replay_works_across_a_restart() {
     );
     second.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_older_than_the_retention_age_leave_history_and_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start_in(dir.path(), &["--retention-secs", "1"]).await;
+    let first = s.publish("orders", r#"{"n":1}"#).await;
+    s.publish("orders", r#"{"n":2}"#).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let fresh = s.publish("orders", r#"{"n":3}"#).await;
+    assert!(s.metric("pulse_history_events").await <= 1.0);
+    // Resuming from before the expired events cannot be exact any more: a reset, not a gap.
+    let url = s.url(&format!("/api/events?topics=orders&since={first}"));
+    let mut sub = SseClient::connect(&url, None).await;
+    let ev = sub.take(1, SECS5).await.remove(0);
+    assert_eq!(ev.event, "reset");
+    assert_eq!(ev.id, Some(fresh.to_string()));
+    s.stop().await.unwrap();
+
+    let rows: i64 = rusqlite::Connection::open(dir.path().join("events.db"))
+        .unwrap()
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert!(rows <= 1, "{rows} rows left in the log");
+}

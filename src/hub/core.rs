@@ -188,6 +188,11 @@ impl Core {
         Subscription::new(id, core.clone(), replay, rx, lagged)
     }
 
+    /// Drops events older than `before_ms` from the replay window.
+    pub fn expire(&self, before_ms: i64) {
+        self.lock().history.expire(before_ms);
+    }
+
     pub fn unsubscribe(&self, id: u64) {
         self.lock().subscribers.remove(&id);
     }

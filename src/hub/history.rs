@@ -40,6 +40,15 @@ impl History {
         self.events.push_back(event);
     }
 
+    /// Drops events accepted before `before_ms` (Unix ms) from the front.
+    pub fn expire(&mut self, before_ms: i64) {
+        while self.events.front().is_some_and(|e| e.at_ms < before_ms) {
+            if let Some(old) = self.events.pop_front() {
+                self.evicted_through = old.id;
+            }
+        }
+    }
+
     /// Whether every event after `since` is still here.
     pub fn covers(&self, since: u64) -> bool {
         since >= self.evicted_through
@@ -82,6 +91,23 @@ mod tests {
         let ids: Vec<_> = h.after(2, |_| true).iter().map(|e| e.id).collect();
         assert_eq!(ids, [3, 4, 5]);
         assert!(h.after(5, |_| true).is_empty());
+    }
+
+    #[test]
+    fn expiry_by_age_counts_as_eviction() {
+        let mut h = History::new(10, vec![], 0);
+        for id in 1..=4 {
+            h.push(Arc::new(Event::new(
+                id,
+                Topic::parse("t").unwrap(),
+                "{}".into(),
+                id as i64 * 100,
+            )));
+        }
+        h.expire(250);
+        assert_eq!(h.len(), 2);
+        assert!(!h.covers(1));
+        assert!(h.covers(2));
     }
 
     #[test]

@@ -37,7 +37,10 @@ pub trait EventLog: Send + 'static {
     /// Appends a batch (ids ascending) in one transaction; returns only once it survives a crash.
     fn append(&mut self, batch: &[StoredEvent]) -> Result<(), LogError>;
 
-    /// Deletes events with `id <= through_id`. Called between batches, so retention never holds
-    /// up a publish for long.
-    fn trim(&mut self, through_id: u64) -> Result<(), LogError>;
+    /// Deletes at most `max_rows` of the oldest events that have `id <= through_id` or were
+    /// accepted before `before_ms` (Unix ms; 0 = no age limit), and returns how many it
+    /// deleted. Bounded so that retention, which runs between batches on the sequencer, never
+    /// holds up publishes for long; a full `max_rows` means "call again".
+    fn trim(&mut self, through_id: u64, before_ms: i64, max_rows: usize)
+        -> Result<usize, LogError>;
 }

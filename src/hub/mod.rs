@@ -28,7 +28,7 @@ pub mod stats;
 mod subscription;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -47,6 +47,8 @@ pub struct HubConfig {
     pub history: usize,
     /// Per-subscriber queue, in events. When full, that subscriber is cut off (see module docs).
     pub queue: usize,
+    /// Events older than this leave the history and the log (`None`: count limit only).
+    pub max_age: Option<std::time::Duration>,
 }
 
 impl Default for HubConfig {
@@ -54,6 +56,7 @@ impl Default for HubConfig {
         HubConfig {
             history: 10_000,
             queue: 1024,
+            max_age: None,
         }
     }
 }
@@ -95,7 +98,22 @@ impl Hub {
         let last_id = log.last_id();
         let core = Arc::new(core::Core::new(config, last_id, recent));
         let (tx, rx) = mpsc::channel(4096);
-        sequencer::spawn(log, rx, core.clone(), last_id, config.history);
+        sequencer::spawn(log, rx, core.clone(), last_id, config);
+        if let (Some(age), Ok(rt)) = (config.max_age, tokio::runtime::Handle::try_current()) {
+            // Age-based retention must also run when nothing is published.
+            let commands = tx.clone();
+            let every = (age / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+            rt.spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    if commands.send(Command::Maintain).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
         Ok(Hub { core, commands: tx })
     }
 

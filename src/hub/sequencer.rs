@@ -11,14 +11,18 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::core::{Core, Event};
 use super::log::{EventLog, StoredEvent};
-use super::PublishError;
+use super::{HubConfig, PublishError};
 use crate::event::Topic;
 
 /// The most publishes written in one transaction.
 const MAX_BATCH: usize = 1024;
 
-/// How often (in batches) retention runs.
+/// How often (in batches) retention runs when it has no backlog.
 const TRIM_EVERY: u64 = 64;
+
+/// The most rows one retention pass deletes; more waits for the next batch, so a large
+/// backlog (say, after lowering `--history`) is worked off without a long stall.
+const TRIM_ROWS: usize = 2000;
 
 pub enum Command {
     Publish {
@@ -26,6 +30,8 @@ pub enum Command {
         data: String,
         ack: oneshot::Sender<Result<u64, PublishError>>,
     },
+    /// Run retention now (sent periodically when an age limit is set).
+    Maintain,
     /// Finish everything queued before this, close the log, then answer.
     Stop(oneshot::Sender<()>),
 }
@@ -35,11 +41,11 @@ pub fn spawn(
     commands: mpsc::Receiver<Command>,
     core: Arc<Core>,
     last_id: u64,
-    keep: usize,
+    config: HubConfig,
 ) {
     std::thread::Builder::new()
         .name("pulse-sequencer".into())
-        .spawn(move || run(log, commands, core, last_id, keep))
+        .spawn(move || run(log, commands, core, last_id, config))
         .expect("the OS refused to start the sequencer thread");
 }
 
@@ -54,19 +60,22 @@ fn run(
     mut commands: mpsc::Receiver<Command>,
     core: Arc<Core>,
     mut last_id: u64,
-    keep: usize,
+    config: HubConfig,
 ) {
     let mut batches = 0u64;
+    let mut trim_backlog = false;
     let mut stop = None;
     while stop.is_none() {
         let Some(first) = commands.blocking_recv() else {
             break;
         };
         let mut pending = Vec::new();
+        let mut maintain = false;
         let mut next = Some(first);
         while let Some(cmd) = next.take() {
             match cmd {
                 Command::Publish { topic, data, ack } => pending.push((topic, data, ack)),
+                Command::Maintain => maintain = true,
                 Command::Stop(done) => {
                     stop = Some(done);
                     break;
@@ -77,6 +86,9 @@ fn run(
             }
         }
         if pending.is_empty() {
+            if maintain {
+                trim_backlog = retain(log.as_mut(), &core, last_id, &config);
+            }
             continue;
         }
         let at_ms = now_ms();
@@ -112,10 +124,8 @@ fn run(
         core.stats
             .batches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if batches.is_multiple_of(TRIM_EVERY) && last_id > keep as u64 {
-            if let Err(e) = log.trim(last_id - keep as u64) {
-                tracing::warn!("event log retention failed (will retry): {e}");
-            }
+        if maintain || trim_backlog || batches.is_multiple_of(TRIM_EVERY) {
+            trim_backlog = retain(log.as_mut(), &core, last_id, &config);
         }
     }
     // Refuse what is still queued, then close the log before answering Stop, so the caller
@@ -129,5 +139,24 @@ fn run(
     drop(log);
     if let Some(done) = stop {
         let _ = done.send(());
+    }
+}
+
+/// One bounded retention pass over the log (count and age) and the in-memory window (age;
+/// its count bound holds on every push). Returns whether rows are left for another pass.
+fn retain(log: &mut dyn EventLog, core: &Core, last_id: u64, config: &HubConfig) -> bool {
+    let through_id = last_id.saturating_sub(config.history as u64);
+    let before_ms = config
+        .max_age
+        .map_or(0, |age| now_ms() - age.as_millis() as i64);
+    if before_ms > 0 {
+        core.expire(before_ms);
+    }
+    match log.trim(through_id, before_ms, TRIM_ROWS) {
+        Ok(deleted) => deleted == TRIM_ROWS,
+        Err(e) => {
+            tracing::warn!("event log retention failed (will retry): {e}");
+            false
+        }
     }
 }

@@ -123,6 +123,8 @@ pub async fn serve(
         HubConfig {
             history: config.history as usize,
             queue: config.queue as usize,
+            max_age: (config.retention_secs > 0)
+                .then(|| Duration::from_secs(config.retention_secs)),
         },
     )
     .map_err(StartError::Storage)?;

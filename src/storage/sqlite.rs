@@ -161,11 +161,21 @@ impl EventLog for SqliteLog {
         Ok(())
     }
 
-    fn trim(&mut self, through_id: u64) -> Result<(), LogError> {
+    fn trim(
+        &mut self,
+        through_id: u64,
+        before_ms: i64,
+        max_rows: usize,
+    ) -> Result<usize, LogError> {
+        // Ids grow with time, so the oldest rows by id are the ones both rules reach first.
         self.conn
-            .execute("DELETE FROM events WHERE id <= ?1", [through_id as i64])
-            .map_err(|e| err(&self.path, "cannot trim", e))?;
-        Ok(())
+            .execute(
+                "DELETE FROM events WHERE id IN (
+                     SELECT id FROM events WHERE id <= ?1 OR at_ms < ?2 ORDER BY id LIMIT ?3
+                 )",
+                params![through_id as i64, before_ms, max_rows as i64],
+            )
+            .map_err(|e| err(&self.path, "cannot trim", e))
     }
 }
 
@@ -190,11 +200,27 @@ mod tests {
             let mut log = SqliteLog::open(&path, Sync::Normal, OpenMode::Existing).unwrap();
             assert_eq!(log.last_id(), 0);
             log.append(&[ev(1), ev(2), ev(3)]).unwrap();
-            log.trim(3).unwrap();
+            assert_eq!(log.trim(3, 0, 2).unwrap(), 2, "bounded by max_rows");
+            assert_eq!(log.trim(3, 0, 2).unwrap(), 1);
         }
         let log = SqliteLog::open(&path, Sync::Normal, OpenMode::Existing).unwrap();
         assert_eq!(log.last_id(), 3);
         assert!(log.recent(10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn trims_by_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log =
+            SqliteLog::open(&dir.path().join("e.db"), Sync::Normal, OpenMode::Existing).unwrap();
+        let mut events: Vec<_> = (1..=4).map(ev).collect();
+        for (e, at) in events.iter_mut().zip([100, 200, 300, 400]) {
+            e.at_ms = at;
+        }
+        log.append(&events).unwrap();
+        assert_eq!(log.trim(0, 250, 100).unwrap(), 2);
+        let ids: Vec<_> = log.recent(10).unwrap().iter().map(|e| e.id).collect();
+        assert_eq!(ids, [3, 4]);
     }
 
     #[test]
