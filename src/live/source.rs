@@ -6,6 +6,9 @@
 //!   `reconnecting`. When the browser gives up for good (any non-200 answer, e.g. 503 during a
 //!   deploy) we reconnect ourselves with exponential backoff plus jitter, capped at 30 s, so a
 //!   restart does not meet a synchronized storm of clients.
+//! - Hidden tabs keep their stream (browsers do not close an `EventSource` in the
+//!   background); when a tab becomes visible or the browser comes back online while the stream
+//!   is down, it reconnects at once instead of waiting out the backoff.
 //! - On `reset` (our id is older than the server's history) the store is replaced by a fresh
 //!   snapshot from the server and the stream reopens from that snapshot's id.
 //!
@@ -42,6 +45,21 @@ thread_local! {
 
 pub fn start(store: LiveStore) {
     open(store);
+    // A tab coming back to the foreground, or the network coming back, should not wait out
+    // a long backoff: reconnect at once (from the last applied id) if the stream is not live.
+    let wake: Callback = Closure::new(move |_| {
+        if store.status.get_untracked() != ConnectionState::Live && !document().hidden() {
+            spawn_local(async move {
+                FAILURES.with(|f| f.set(0));
+                open(store);
+            });
+        }
+    });
+    let _ = document()
+        .add_event_listener_with_callback("visibilitychange", wake.as_ref().unchecked_ref());
+    let _ = window().add_event_listener_with_callback("online", wake.as_ref().unchecked_ref());
+    // Lives as long as the page: the listeners are never removed.
+    wake.forget();
 }
 
 fn close_current() {
