@@ -1,6 +1,7 @@
 //! The binary's own surface: `--help`, and what happens when the event log is unreadable.
 
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 fn pulse() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_pulse"));
@@ -10,9 +11,33 @@ fn pulse() -> Command {
     c
 }
 
+/// Runs to completion, or kills the process after 20 s and fails (a server that started
+/// when it should have refused would otherwise run forever).
+fn run(mut cmd: Command) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "pulse kept running: {:?}",
+                child.wait_with_output().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
 #[test]
 fn help_lists_every_flag_with_its_environment_variable() {
-    let out = pulse().arg("--help").output().unwrap();
+    let mut cmd = pulse();
+    cmd.arg("--help");
+    let out = run(cmd);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     for (flag, env) in [
@@ -36,18 +61,32 @@ fn a_corrupt_log_stops_startup_with_a_clear_error_and_exit_code_3() {
     let precious = b"not an sqlite file: somebody's data that must not be overwritten".repeat(64);
     std::fs::write(&db, &precious).unwrap();
 
-    let out = pulse().env("PULSE_DATA_DIR", dir.path()).output().unwrap();
+    let mut cmd = pulse();
+    cmd.env("PULSE_DATA_DIR", dir.path());
+    let out = run(cmd);
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("events.db") && err.contains("--fresh-log"), "{err}");
-    assert_eq!(std::fs::read(&db).unwrap(), precious, "the file is untouched");
+    assert!(
+        err.contains("events.db") && err.contains("--fresh-log"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        precious,
+        "the file is untouched"
+    );
 }
 
 #[test]
 fn a_bad_flag_value_is_refused_before_anything_starts() {
-    let out = pulse().args(["--queue", "0"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let out = pulse().args(["--stocks-symbols", "1ABC"]).output().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = pulse();
+    cmd.env("PULSE_DATA_DIR", dir.path()).args(["--queue", "0"]);
+    assert_eq!(run(cmd).status.code(), Some(2));
+    let mut cmd = pulse();
+    cmd.env("PULSE_DATA_DIR", dir.path())
+        .args(["--stocks-symbols", "1ABC", "--stocks-rate", "5"]);
+    let out = run(cmd);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("symbol"));
 }
