@@ -3,3 +3,4 @@
 export const PORT = Number(process.env.PULSE_E2E_PORT ?? 3100);
 export const BASE_URL = `http://127.0.0.1:${PORT}`;
 export const TOKEN = process.env.PULSE_E2E_TOKEN ?? "e2e-secret-token";
+export const SCOREKEEPER_PASSWORD = process.env.PULSE_E2E_SCOREKEEPER_PASSWORD ?? "e2e-scorekeeper";

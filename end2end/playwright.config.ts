@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { defineConfig } from "@playwright/test";
-import { BASE_URL, PORT, TOKEN } from "./env";
+import { BASE_URL, PORT, SCOREKEEPER_PASSWORD, TOKEN } from "./env";
 
 // Every run gets an empty data directory, so no events survive from an earlier run.
 // Playwright evaluates this file again in each worker process; workers inherit the
@@ -62,6 +62,13 @@ export default defineConfig({
       PULSE_PUBLISH_TOKEN: TOKEN,
       // A few simulated ticks per second: enough to see prices move, little noise.
       PULSE_STOCKS_RATE: "4",
+      PULSE_SCOREKEEPER_PASSWORD: SCOREKEEPER_PASSWORD,
+      // Host samples and game steps every second, so the live tests see changes quickly.
+      PULSE_MONITOR_INTERVAL_MS: "1000",
+      PULSE_SCORES_TICK_MS: "1000",
+      // The feed tests post many times from one address; the limit itself is tested in Rust.
+      PULSE_FEED_POSTS_PER_MINUTE: "6000",
+      PULSE_FEED_BURST: "500",
     },
     url: `${BASE_URL}/healthz`,
     timeout: 60_000,

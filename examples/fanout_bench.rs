@@ -80,7 +80,8 @@ async fn subscribe(client: reqwest::Client, url: String, count: Arc<AtomicU64>, 
     let mut body = res.bytes_stream();
     let mut tail: Vec<u8> = Vec::new();
     while Instant::now() < until {
-        let Ok(Some(Ok(chunk))) = tokio::time::timeout(Duration::from_millis(200), body.next()).await
+        let Ok(Some(Ok(chunk))) =
+            tokio::time::timeout(Duration::from_millis(200), body.next()).await
         else {
             if Instant::now() >= until {
                 break;
@@ -134,7 +135,14 @@ async fn main() {
     // Fan-out: CPU per delivery.
     let received = Arc::new(AtomicU64::new(0));
     let subs: Vec<_> = (0..a.subscribers)
-        .map(|_| tokio::spawn(subscribe(client.clone(), a.stream.clone(), received.clone(), until)))
+        .map(|_| {
+            tokio::spawn(subscribe(
+                client.clone(),
+                a.stream.clone(),
+                received.clone(),
+                until,
+            ))
+        })
         .collect();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (cpu0, _) = usage(a.pid);
@@ -150,7 +158,9 @@ async fn main() {
                     let mut req = client
                         .post(&url)
                         .header("content-type", "application/json")
-                        .body(format!(r#"{{"p":{p},"i":{i},"pad":"0123456789abcdef0123456789"}}"#));
+                        .body(format!(
+                            r#"{{"p":{p},"i":{i},"pad":"0123456789abcdef0123456789"}}"#
+                        ));
                     if let Some(t) = &token {
                         req = req.bearer_auth(t);
                     }

@@ -10,7 +10,8 @@ use leptos_router::path;
 use crate::event::Snapshot;
 use crate::live::{self, LiveStore, SNAPSHOT_ELEMENT_ID};
 use crate::views::{
-    badge::ConnectionBadge, home::HomePage, not_found::NotFound, stocks::StocksPage,
+    badge::ConnectionBadge, feed::FeedPage, home::HomePage, monitor::MonitorPage,
+    not_found::NotFound, scores::ScoresPage, stocks::StocksPage, toasts::Toasts,
 };
 
 /// The document around the app, rendered on the server only.
@@ -27,6 +28,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <meta name="description" content="Pulse: live dashboards streamed over Server-Sent Events"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <script type="application/json" id=SNAPSHOT_ELEMENT_ID inner_html=embed_json(&snapshot)></script>
@@ -68,6 +70,9 @@ pub fn App() -> impl IntoView {
                 </A>
                 <nav aria-label="Views" class="views-nav">
                     <A href="/stocks">"Stocks"</A>
+                    <A href="/scores">"Scores"</A>
+                    <A href="/feed">"Feed"</A>
+                    <A href="/monitor">"Monitor"</A>
                 </nav>
                 <ConnectionBadge/>
             </header>
@@ -75,8 +80,12 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("") view=HomePage/>
                     <Route path=path!("stocks") view=StocksPage/>
+                    <Route path=path!("scores") view=ScoresPage/>
+                    <Route path=path!("feed") view=FeedPage/>
+                    <Route path=path!("monitor") view=MonitorPage/>
                 </Routes>
             </main>
+            <Toasts/>
             <footer class="footer">
                 <p>"Server-rendered, hydrated, and kept live by one Server-Sent Events stream."</p>
             </footer>

@@ -11,7 +11,9 @@ use crate::storage::Sync;
 #[command(
     name = "pulse",
     version,
-    about = "Pulse: live dashboards over Server-Sent Events"
+    about = "Pulse: live dashboards over Server-Sent Events",
+    // A flag given twice takes the last value, so tests and wrappers can override defaults.
+    args_override_self = true
 )]
 pub struct Config {
     /// Directory for the event log and the generated publish token.
@@ -70,11 +72,52 @@ pub struct Config {
     /// Simulated ticks per second across all symbols (0 turns the simulator off).
     #[arg(long, env = "PULSE_STOCKS_RATE", default_value_t = 6.0)]
     pub stocks_rate: f64,
+
+    /// Milliseconds between host samples for /monitor (0 turns the sampler off; 250-60000).
+    #[arg(long, env = "PULSE_MONITOR_INTERVAL_MS", default_value_t = 2000)]
+    pub monitor_interval_ms: u64,
+
+    /// CPU use (percent) that, held for three samples, sends a notification.
+    #[arg(long, env = "PULSE_ALERT_CPU", default_value_t = 90.0)]
+    pub alert_cpu: f64,
+
+    /// Memory use (percent) that, held for three samples, sends a notification.
+    #[arg(long, env = "PULSE_ALERT_MEMORY", default_value_t = 90.0)]
+    pub alert_memory: f64,
+
+    /// Games the scores simulator plays at once (0 turns it off).
+    #[arg(long, env = "PULSE_SCORES_GAMES", default_value_t = 6, value_parser = clap::value_parser!(u64).range(0..=24))]
+    pub scores_games: u64,
+
+    /// Milliseconds between simulator steps; each step advances every live game's clock and
+    /// sometimes scores, so smaller is busier.
+    #[arg(long, env = "PULSE_SCORES_TICK_MS", default_value_t = 1500, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub scores_tick_ms: u64,
+
+    /// Password that signs a scorekeeper in on /scores (the publish token always works too).
+    #[arg(long, env = "PULSE_SCOREKEEPER_PASSWORD", hide_env_values = true)]
+    pub scorekeeper_password: Option<String>,
+
+    /// Mark the scorekeeper session cookie `Secure` (set this when serving over HTTPS).
+    #[arg(long, env = "PULSE_COOKIE_SECURE", default_value_t = false)]
+    pub cookie_secure: bool,
+
+    /// Posts one client (by IP address) may make per minute through the feed's form.
+    #[arg(long, env = "PULSE_FEED_POSTS_PER_MINUTE", default_value_t = 6.0)]
+    pub feed_posts_per_minute: f64,
+
+    /// Posts a client may make in a quick burst before the per-minute rate applies.
+    #[arg(long, env = "PULSE_FEED_BURST", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub feed_burst: u32,
 }
 
 impl Config {
     pub fn log_path(&self) -> PathBuf {
         self.data_dir.join("events.db")
+    }
+
+    pub fn posts_path(&self) -> PathBuf {
+        self.data_dir.join("posts.db")
     }
 
     pub fn token_path(&self) -> PathBuf {

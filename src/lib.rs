@@ -8,17 +8,23 @@
 //! - [`event`]: topic names, event ids, and one payload + state + pure `apply()` per view.
 //! - [`sse`]: the SSE wire format — the frame encoder and a spec parser ([`sse::frame`], [`sse::parse`]).
 //! - [`live`]: the browser's one `EventSource` per tab and the signals the views read.
-//! - [`views`]: one file per page, plus small components (sparkline, connection badge).
-//! - [`app`]: the HTML shell, the router and navigation.
+//! - [`views`]: one file per page (home, stocks, scores, feed, monitor), plus small components
+//!   (sparkline, line chart, connection badge, toasts).
+//! - [`app`]: the HTML shell, the router, navigation and the notification toasts.
+//! - [`api`]: server functions the UI calls (scorekeeper sign-in and score changes, posting,
+//!   older posts), with typed errors; bodies in `server::actions`.
 //!
 //! Server only (`ssr` feature):
 //! - [`config`]: command-line flags with environment fallbacks.
 //! - [`hub`]: publish / subscribe / replay, the history window and the per-subscriber queue policy.
-//! - [`storage`]: the durable event log (SQLite) behind the [`hub::EventLog`] interface.
-//! - [`server`]: the axum router, the `/api/events` SSE handler, publish/snapshot/health/metrics.
-//! - [`sources`]: built-in publishers (the stocks simulator).
+//! - [`storage`]: the durable event log (SQLite) behind the [`hub::EventLog`] interface, and the
+//!   feed's posts table.
+//! - [`server`]: the axum router, the `/api/events` SSE handler, publish/snapshot/health/metrics,
+//!   server-function bodies, scorekeeper sessions, rate limits and the feed recorder.
+//! - [`sources`]: built-in publishers (stocks and game simulators, the host sampler).
 //! - [`error`]: API error enum and its HTTP mapping.
 
+pub mod api;
 pub mod app;
 pub mod event;
 pub mod live;

@@ -61,3 +61,83 @@ export class StocksPage {
     await expect(this.badge).toHaveAttribute("data-state", "live", { timeout });
   }
 }
+
+/** Waits until the tab's one stream is open (the connection badge says "live"). */
+export async function waitLive(page: Page, timeout = 15_000) {
+  await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live", { timeout });
+}
+
+/** A string no other test (or earlier run) has used, for finding one's own posts and games. */
+export function freshTag(prefix = "e2e"): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Page object for /scores. */
+export class ScoresPage {
+  readonly games: Locator;
+  readonly panel: Locator;
+
+  constructor(readonly page: Page) {
+    this.games = page.getByTestId("game");
+    this.panel = page.getByTestId("scorekeeper");
+  }
+
+  async goto() {
+    await this.page.goto("/scores");
+  }
+
+  game(id: string): Locator {
+    return this.page.locator(`[data-testid="game"][data-game-id="${id}"]`);
+  }
+
+  /** Opens the scorekeeper panel (a <details>) if it is closed. */
+  async openScorekeeper() {
+    if (!(await this.panel.evaluate((el) => (el as HTMLDetailsElement).open))) {
+      await this.panel.locator("summary").press("Enter");
+    }
+  }
+
+  /** Fills the change form and submits it from the keyboard (toasts cannot get in the way). */
+  async submitChange(change: { game: string; home?: string; away?: string; status?: string; play?: string }) {
+    const form = this.page.getByTestId("update-game");
+    await form.locator('select[name="game"]').selectOption(change.game);
+    await form.locator('input[name="home_score"]').fill(change.home ?? "");
+    await form.locator('input[name="away_score"]').fill(change.away ?? "");
+    await form.locator('select[name="status"]').selectOption(change.status ?? "");
+    await form.locator('input[name="play"]').fill(change.play ?? "");
+    await form.getByRole("button", { name: "Update game" }).press("Enter");
+  }
+
+  async signIn(password: string) {
+    const form = this.page.getByTestId("sign-in");
+    await form.locator('input[name="secret"]').fill(password);
+    await form.locator('input[name="secret"]').press("Enter");
+  }
+}
+
+/** Page object for /feed. */
+export class FeedPage {
+  readonly posts: Locator;
+  readonly compose: Locator;
+
+  constructor(readonly page: Page) {
+    this.posts = page.getByTestId("post");
+    this.compose = page.getByTestId("compose");
+  }
+
+  async goto() {
+    await this.page.goto("/feed");
+  }
+
+  /** The post whose text is exactly `text`. */
+  post(text: string): Locator {
+    return this.posts.filter({ has: this.page.getByTestId("post-text").getByText(text, { exact: true }) });
+  }
+
+  /** Writes a post through the form and submits it from the keyboard. */
+  async write(author: string, text: string) {
+    await this.compose.locator('input[name="author"]').fill(author);
+    await this.compose.locator('textarea[name="text"]').fill(text);
+    await this.compose.getByRole("button", { name: "Post" }).press("Enter");
+  }
+}

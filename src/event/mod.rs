@@ -4,11 +4,21 @@
 //!
 //! Nothing here touches tokio, a socket or a database: it compiles to wasm unchanged.
 
+pub mod feed;
+pub mod monitor;
+pub mod notifications;
+pub mod payload;
+pub mod scores;
 pub mod stocks;
 pub mod topic;
 
 use serde::{Deserialize, Serialize};
 
+pub use feed::{FeedState, NewPost, Post};
+pub use monitor::{MonitorState, Sample};
+pub use notifications::{NewNotice, Notice, NotificationsState};
+pub use payload::Payload;
+pub use scores::{GameUpdate, ScoresState};
 pub use stocks::{Quote, StocksState, Tick};
 pub use topic::{Topic, TopicError};
 
@@ -40,24 +50,40 @@ impl std::error::Error for PayloadError {}
 /// Parses and checks a publish body for `topic`, returning the compact JSON to store and send.
 ///
 /// The body must be exactly one JSON value (`serde_json` refuses trailing garbage). Built-in
-/// topics are parsed into their typed payload, so a malformed tick never reaches a view.
-pub fn validate_payload(topic: &Topic, body: &[u8]) -> Result<String, PayloadError> {
+/// topics are parsed into their typed payload, so a malformed tick never reaches a view, and
+/// posts and notices without a time get `now_ms`.
+pub fn validate_payload_at(
+    topic: &Topic,
+    body: &[u8],
+    now_ms: i64,
+) -> Result<String, PayloadError> {
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| PayloadError::InvalidJson(e.to_string()))?;
     if !value.is_object() {
         return Err(PayloadError::NotAnObject);
     }
     match topic.as_str() {
-        topic::STOCKS => {
-            let tick: Tick = serde_json::from_value(value).map_err(|e| PayloadError::Schema {
-                topic: topic::STOCKS,
-                detail: e.to_string(),
-            })?;
-            tick.validate()?;
-            Ok(serde_json::to_string(&tick).expect("a Tick always serializes"))
-        }
+        topic::STOCKS => payload::normalize::<Tick>(value, now_ms),
+        topic::SCORES => payload::normalize::<GameUpdate>(value, now_ms),
+        topic::FEED => payload::normalize::<NewPost>(value, now_ms),
+        topic::MONITOR => payload::normalize::<Sample>(value, now_ms),
+        topic::NOTIFICATIONS => payload::normalize::<NewNotice>(value, now_ms),
         _ => Ok(value.to_string()),
     }
+}
+
+/// [`validate_payload_at`] with the server's clock.
+#[cfg(feature = "ssr")]
+pub fn validate_payload(topic: &Topic, body: &[u8]) -> Result<String, PayloadError> {
+    validate_payload_at(topic, body, now_ms())
+}
+
+/// Milliseconds since the Unix epoch, by the server's clock.
+#[cfg(feature = "ssr")]
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Everything the views show, current to event `id`.
@@ -71,6 +97,14 @@ pub struct Snapshot {
     /// subscribes with `since=id`, so nothing is missed and nothing is applied twice.
     pub id: u64,
     pub stocks: StocksState,
+    #[serde(default)]
+    pub scores: ScoresState,
+    #[serde(default)]
+    pub feed: FeedState,
+    #[serde(default)]
+    pub monitor: MonitorState,
+    #[serde(default)]
+    pub notifications: NotificationsState,
 }
 
 impl Snapshot {
@@ -82,9 +116,17 @@ impl Snapshot {
             return Ok(());
         }
         self.id = id;
-        if topic == topic::STOCKS {
-            let tick = Tick::parse(data)?;
-            self.stocks.apply(&tick);
+        match topic {
+            topic::STOCKS => {
+                self.stocks.apply(&Tick::parse(data)?);
+            }
+            topic::SCORES => {
+                self.scores.apply(&GameUpdate::parse(data)?);
+            }
+            topic::FEED => self.feed.apply(id, &NewPost::parse(data)?),
+            topic::MONITOR => self.monitor.apply(&Sample::parse(data)?),
+            topic::NOTIFICATIONS => self.notifications.apply(id, &NewNotice::parse(data)?),
+            _ => {}
         }
         Ok(())
     }

@@ -21,11 +21,20 @@ pub struct Tick {
     pub price: f64,
 }
 
+impl super::Payload for Tick {
+    const TOPIC: &'static str = topic::STOCKS;
+
+    fn check(&self) -> Result<(), String> {
+        self.validate().map_err(|e| match e {
+            PayloadError::Schema { detail, .. } => detail,
+            other => other.to_string(),
+        })
+    }
+}
+
 impl Tick {
     pub fn parse(json: &str) -> Result<Tick, PayloadError> {
-        let tick: Tick = serde_json::from_str(json).map_err(|e| schema(e.to_string()))?;
-        tick.validate()?;
-        Ok(tick)
+        <Tick as super::Payload>::parse(json)
     }
 
     pub fn validate(&self) -> Result<(), PayloadError> {

@@ -10,7 +10,7 @@ pub const MONITOR: &str = "monitor";
 pub const NOTIFICATIONS: &str = "notifications";
 
 /// Topics the pages subscribe to, in the order the client registers them.
-pub const PAGE_TOPICS: &[&str] = &[STOCKS, NOTIFICATIONS];
+pub const PAGE_TOPICS: &[&str] = &[STOCKS, SCORES, FEED, MONITOR, NOTIFICATIONS];
 
 /// The longest topic name accepted.
 pub const MAX_LEN: usize = 64;

@@ -13,8 +13,12 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 use leptos::server_fn::error::ServerFnError;
 
-use crate::event::topic::STOCKS;
-use crate::event::{Quote, Snapshot, StocksState, Tick};
+use crate::event::scores::Game;
+use crate::event::topic::{FEED, MONITOR, NOTIFICATIONS, SCORES, STOCKS};
+use crate::event::{
+    feed, FeedState, GameUpdate, MonitorState, NewNotice, NewPost, Notice, NotificationsState,
+    Payload, Post, Quote, Sample, ScoresState, Snapshot, StocksState, Tick,
+};
 
 /// The connection badge's states (`data-state` on `data-testid="connection"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +117,187 @@ impl StocksStore {
     }
 }
 
+/// The scoreboard as signals: one per game card. The pure [`ScoresState`] is kept beside them
+/// (it decides insertion order and eviction), and after each update only the changed game's
+/// signal is set, plus the id list when a game came or went.
+#[derive(Clone, Copy)]
+pub struct ScoresStore {
+    /// Game ids in display order (first appearance).
+    pub ids: RwSignal<Vec<String>>,
+    games: StoredValue<HashMap<String, RwSignal<Game>>>,
+    state: StoredValue<ScoresState>,
+}
+
+impl ScoresStore {
+    fn new(state: &ScoresState) -> ScoresStore {
+        let games = state
+            .games
+            .iter()
+            .map(|(id, g)| (id.clone(), RwSignal::new(g.clone())))
+            .collect();
+        ScoresStore {
+            ids: RwSignal::new(state.ordered_ids()),
+            games: StoredValue::new(games),
+            state: StoredValue::new(state.clone()),
+        }
+    }
+
+    pub fn game(&self, id: &str) -> Option<RwSignal<Game>> {
+        self.games.with_value(|g| g.get(id).copied())
+    }
+
+    fn apply(&self, u: &GameUpdate) {
+        let applied = self.state.try_update_value(|s| s.apply(u));
+        let Some(game) = self.state.with_value(|s| s.games.get(&u.id).cloned()) else {
+            return;
+        };
+        match self.game(&u.id) {
+            Some(sig) => sig.set(game),
+            None => self.games.update_value(|g| {
+                g.insert(u.id.clone(), RwSignal::new(game));
+            }),
+        }
+        if applied.is_some_and(|a| a.added) {
+            self.sync_ids();
+        }
+    }
+
+    fn sync_ids(&self) {
+        let ids = self.state.with_value(|s| s.ordered_ids());
+        self.games
+            .update_value(|g| g.retain(|id, _| ids.iter().any(|x| x == id)));
+        self.ids.set(ids);
+    }
+
+    fn replace(&self, state: &ScoresState) {
+        self.state.set_value(state.clone());
+        for (id, game) in &state.games {
+            match self.game(id) {
+                Some(sig) => sig.set(game.clone()),
+                None => self.games.update_value(|g| {
+                    g.insert(id.clone(), RwSignal::new(game.clone()));
+                }),
+            }
+        }
+        self.sync_ids();
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.with(Vec::len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The feed as the reader sees it. Posts never change once made, so the list is one signal and
+/// the view keys items by id: a new post inserts one element, the others stay.
+///
+/// While the reader is scrolled down (`holding`), live posts wait in `pending` and the page shows
+/// "N new posts" instead of pushing what they are reading down the page.
+#[derive(Clone, Copy)]
+pub struct FeedStore {
+    /// Shown posts, newest first: the snapshot's window, live posts, and older pages loaded.
+    pub posts: RwSignal<Vec<Post>>,
+    /// Live posts not shown yet because the reader is scrolled down.
+    pub pending: RwSignal<Vec<Post>>,
+    /// Set by the feed page from the scroll position.
+    pub holding: RwSignal<bool>,
+    /// No older posts exist beyond the last one shown.
+    pub exhausted: RwSignal<bool>,
+}
+
+impl FeedStore {
+    fn new(state: &FeedState) -> FeedStore {
+        FeedStore {
+            posts: RwSignal::new(state.posts.clone()),
+            pending: RwSignal::new(Vec::new()),
+            holding: RwSignal::new(false),
+            // A window that is not full means the posts table holds nothing older.
+            exhausted: RwSignal::new(state.posts.len() < crate::event::feed::FEED_WINDOW),
+        }
+    }
+
+    fn apply(&self, id: u64, p: &NewPost) {
+        let post = Post::new(id, p);
+        if self.holding.get_untracked() {
+            self.pending.update(|q| feed::insert(q, post));
+        } else {
+            self.posts.update(|list| feed::insert(list, post));
+        }
+    }
+
+    /// Shows the posts that arrived while the reader was scrolled down.
+    pub fn reveal(&self) {
+        let pending = self.pending.try_update(std::mem::take).unwrap_or_default();
+        if !pending.is_empty() {
+            self.posts.update(|list| {
+                for p in pending {
+                    feed::insert(list, p);
+                }
+            });
+        }
+    }
+
+    /// Appends a page of older posts (from the posts table).
+    pub fn extend_older(&self, older: Vec<Post>) {
+        self.posts.update(|list| {
+            for p in older {
+                feed::insert(list, p);
+            }
+        });
+    }
+
+    fn replace(&self, state: &FeedState) {
+        self.posts.update(|list| {
+            for p in &state.posts {
+                feed::insert(list, p.clone());
+            }
+        });
+    }
+}
+
+/// Notifications: the recent list (overview) and the toasts currently on screen.
+#[derive(Clone, Copy)]
+pub struct NotificationsStore {
+    pub recent: RwSignal<Vec<Notice>>,
+    /// Toasts shown now, oldest first. Only notices that arrive live become toasts: a page load
+    /// does not replay old alerts at the reader.
+    pub toasts: RwSignal<Vec<Notice>>,
+}
+
+/// Toasts on screen at once; a new one pushes the oldest out.
+pub const MAX_TOASTS: usize = 4;
+
+impl NotificationsStore {
+    fn new(state: &NotificationsState) -> NotificationsStore {
+        NotificationsStore {
+            recent: RwSignal::new(state.recent.clone()),
+            toasts: RwSignal::new(Vec::new()),
+        }
+    }
+
+    fn apply(&self, id: u64, n: &NewNotice) {
+        let mut state = NotificationsState {
+            recent: self.recent.get_untracked(),
+        };
+        state.apply(id, n);
+        self.recent.set(state.recent);
+        let notice = Notice::new(id, n);
+        self.toasts.update(|t| {
+            t.push(notice);
+            if t.len() > MAX_TOASTS {
+                t.remove(0);
+            }
+        });
+    }
+
+    pub fn dismiss(&self, id: u64) {
+        self.toasts.update(|t| t.retain(|n| n.id != id));
+    }
+}
+
 /// Everything the views read, provided as context at the app root.
 #[derive(Clone, Copy)]
 pub struct LiveStore {
@@ -122,6 +307,11 @@ pub struct LiveStore {
     /// Events whose payload could not be decoded (shown in the badge, never a panic).
     pub decode_errors: RwSignal<u32>,
     pub stocks: StocksStore,
+    pub scores: ScoresStore,
+    pub feed: FeedStore,
+    /// One signal: every sample changes nearly every figure on the page anyway.
+    pub monitor: RwSignal<MonitorState>,
+    pub notifications: NotificationsStore,
 }
 
 impl LiveStore {
@@ -131,6 +321,10 @@ impl LiveStore {
             last_id: RwSignal::new(snapshot.id),
             decode_errors: RwSignal::new(0),
             stocks: StocksStore::new(&snapshot.stocks),
+            scores: ScoresStore::new(&snapshot.scores),
+            feed: FeedStore::new(&snapshot.feed),
+            monitor: RwSignal::new(snapshot.monitor.clone()),
+            notifications: NotificationsStore::new(&snapshot.notifications),
         }
     }
 
@@ -141,17 +335,28 @@ impl LiveStore {
             return;
         }
         self.last_id.set(id);
-        if topic == STOCKS {
-            match Tick::parse(data) {
-                Ok(tick) => self.stocks.apply(&tick),
-                Err(_) => self.decode_errors.update(|n| *n += 1),
-            }
+        let applied = match topic {
+            STOCKS => Tick::parse(data).map(|t| self.stocks.apply(&t)),
+            SCORES => GameUpdate::parse(data).map(|u| self.scores.apply(&u)),
+            FEED => NewPost::parse(data).map(|p| self.feed.apply(id, &p)),
+            MONITOR => Sample::parse(data).map(|s| self.monitor.update(|m| m.apply(&s))),
+            NOTIFICATIONS => NewNotice::parse(data).map(|n| self.notifications.apply(id, &n)),
+            _ => Ok(()),
+        };
+        if applied.is_err() {
+            self.decode_errors.update(|n| *n += 1);
         }
     }
 
     /// Replaces the state with a fresh snapshot (after `reset`).
     pub fn replace(&self, snapshot: &Snapshot) {
         self.stocks.replace(&snapshot.stocks);
+        self.scores.replace(&snapshot.scores);
+        self.feed.replace(&snapshot.feed);
+        self.monitor.set(snapshot.monitor.clone());
+        self.notifications
+            .recent
+            .set(snapshot.notifications.recent.clone());
         self.last_id.set(snapshot.id);
     }
 }
@@ -213,5 +418,69 @@ mod tests {
         for (symbol, quote) in &expected.stocks.quotes {
             assert_eq!(&store.stocks.row(symbol).unwrap().get_untracked(), quote);
         }
+    }
+
+    #[test]
+    fn every_view_follows_the_pure_state() {
+        let owner = Owner::new();
+        owner.set();
+        let store = LiveStore::new(&Snapshot::default());
+        let mut expected = Snapshot::default();
+        let events = [
+            (
+                1,
+                SCORES,
+                r#"{"id":"g1","home":"A","away":"B","status":"live"}"#,
+            ),
+            (2, SCORES, r#"{"id":"g1","home_score":2}"#),
+            (3, FEED, r#"{"author":"ann","text":"<b>hi</b>","at":5}"#),
+            (4, MONITOR, r#"{"cpu":12,"mem_used":1,"mem_total":2}"#),
+            (
+                5,
+                NOTIFICATIONS,
+                r#"{"title":"Final","level":"success","at":9}"#,
+            ),
+            (6, SCORES, r#"{"id":"BAD"}"#),
+        ];
+        for (id, topic, json) in events {
+            store.apply(id, topic, json);
+            let _ = expected.apply(id, topic, json);
+        }
+        assert_eq!(store.decode_errors.get_untracked(), 1);
+        assert_eq!(store.scores.ids.get_untracked(), ["g1"]);
+        assert_eq!(
+            store.scores.game("g1").unwrap().get_untracked(),
+            expected.scores.games["g1"]
+        );
+        assert_eq!(store.feed.posts.get_untracked(), expected.feed.posts);
+        assert_eq!(store.monitor.get_untracked(), expected.monitor);
+        assert_eq!(
+            store.notifications.recent.get_untracked(),
+            expected.notifications.recent
+        );
+        assert_eq!(store.notifications.toasts.get_untracked().len(), 1);
+    }
+
+    #[test]
+    fn posts_wait_while_the_reader_is_scrolled_down() {
+        let owner = Owner::new();
+        owner.set();
+        let store = LiveStore::new(&Snapshot::default());
+        store.apply(1, FEED, r#"{"author":"a","text":"one","at":1}"#);
+        store.feed.holding.set(true);
+        store.apply(2, FEED, r#"{"author":"a","text":"two","at":2}"#);
+        store.apply(3, FEED, r#"{"author":"a","text":"three","at":3}"#);
+        assert_eq!(store.feed.posts.get_untracked().len(), 1);
+        assert_eq!(store.feed.pending.get_untracked().len(), 2);
+        store.feed.reveal();
+        let ids: Vec<u64> = store
+            .feed
+            .posts
+            .get_untracked()
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(ids, [3, 2, 1]);
+        assert!(store.feed.pending.get_untracked().is_empty());
     }
 }

@@ -4,11 +4,15 @@
 //! merged in [`router`]. [`serve`] takes the listener and the shutdown signal as parameters so
 //! tests run the real thing on `127.0.0.1:0`.
 
+pub mod actions;
 pub mod auth;
 pub mod events;
+pub mod feed;
+pub mod limit;
 pub mod ops;
 pub mod pages;
 pub mod publish;
+pub mod session;
 pub mod topics;
 
 use std::future::Future;
@@ -22,8 +26,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::event::feed::FEED_WINDOW;
+use crate::event::{Post, Snapshot};
 use crate::hub::{Hub, HubConfig, LogError};
-use crate::storage::{OpenMode, SqliteLog};
+use crate::storage::{OpenMode, PostStore, SqliteLog};
 
 /// How long shutdown waits for connections to finish after streams were told to end.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -37,6 +43,30 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Cancelled when the server starts shutting down; open streams end on it.
     pub shutdown: CancellationToken,
+    /// The feed's posts table (kept beyond the event history).
+    pub posts: PostStore,
+    /// The newest posts stored before this start, to fill the feed's window when the event
+    /// history no longer holds them (see [`AppState::snapshot`]).
+    pub feed_seed: Arc<Vec<Post>>,
+    pub sessions: session::Sessions,
+    /// Posting through the feed's form, per client address.
+    pub post_limit: limit::RateLimiter,
+    /// Scorekeeper sign-in attempts, per client address (slows password guessing).
+    pub sign_in_limit: limit::RateLimiter,
+}
+
+/// Sign-in attempts per minute per address, after a burst of [`SIGN_IN_BURST`].
+const SIGN_IN_PER_MINUTE: f64 = 10.0;
+const SIGN_IN_BURST: u32 = 5;
+
+impl AppState {
+    /// The snapshot a page renders from: the hub's, with the feed's window filled from the posts
+    /// table when a restart left fewer posts in the event history.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut snap = self.hub.snapshot();
+        snap.feed.backfill(&self.feed_seed);
+        snap
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -48,7 +78,7 @@ impl FromRef<AppState> for LeptosOptions {
 /// Why the server could not start. Each message says what to do.
 #[derive(Debug)]
 pub enum StartError {
-    /// The event log could not be opened (exit code 3).
+    /// The event log or the posts file could not be opened (exit code 3).
     Storage(LogError),
     /// The publish token could not be read or created (exit code 4).
     Token(String),
@@ -104,6 +134,15 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let stocks =
         crate::sources::stocks::Simulator::from_config(&config).map_err(StartError::Config)?;
+    let sampler =
+        crate::sources::monitor::Sampler::from_config(&config).map_err(StartError::Config)?;
+    let games = crate::sources::scores::Simulator::from_config(&config);
+    let rate = config.feed_posts_per_minute;
+    if !(rate.is_finite() && rate >= 0.0) {
+        return Err(StartError::Config(format!(
+            "--feed-posts-per-minute {rate} must be 0 or more"
+        )));
+    }
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         StartError::Config(format!(
             "cannot create data directory {}: {e}",
@@ -129,15 +168,40 @@ pub async fn serve(
     )
     .map_err(StartError::Storage)?;
 
+    let posts = PostStore::open(&config.posts_path())
+        .map_err(|e| StartError::Storage(LogError(e.to_string())))?;
+    let caught_up =
+        feed::catch_up(&hub, &posts).map_err(|e| StartError::Storage(LogError(e.to_string())))?;
+    if caught_up > 0 {
+        tracing::info!("feed: stored {caught_up} posts from the event log");
+    }
+    let feed_seed = posts
+        .page(None, FEED_WINDOW)
+        .map_err(|e| StartError::Storage(LogError(e.to_string())))?;
+
     let cancel = CancellationToken::new();
-    let sources = stocks.map(|sim| tokio::spawn(sim.run(hub.clone(), cancel.clone())));
+    let mut sources = Vec::new();
+    if let Some(sim) = stocks {
+        sources.push(tokio::spawn(sim.run(hub.clone(), cancel.clone())));
+    }
+    if let Some(sampler) = sampler {
+        sources.push(tokio::spawn(sampler.run(hub.clone(), cancel.clone())));
+    }
+    if let Some(sim) = games {
+        sources.push(tokio::spawn(sim.run(hub.clone(), cancel.clone())));
+    }
 
     let state = AppState {
         leptos,
         hub: hub.clone(),
         token: token.into(),
-        config: Arc::new(config),
         shutdown: cancel.clone(),
+        posts,
+        feed_seed: Arc::new(feed_seed),
+        sessions: session::Sessions::default(),
+        post_limit: limit::RateLimiter::new(config.feed_posts_per_minute, config.feed_burst),
+        sign_in_limit: limit::RateLimiter::new(SIGN_IN_PER_MINUTE, SIGN_IN_BURST),
+        config: Arc::new(config),
     };
     let app = router(state);
     if let Ok(addr) = listener.local_addr() {
@@ -145,6 +209,8 @@ pub async fn serve(
     }
 
     let stop = cancel.clone();
+    // Connection info gives server functions the client's address, for per-client rate limits.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: ending streams");
@@ -159,7 +225,7 @@ pub async fn serve(
         }
     };
     cancel.cancel();
-    if let Some(task) = sources {
+    for task in sources {
         let _ = task.await;
     }
     hub.shutdown().await;

@@ -10,8 +10,8 @@ use crate::app::{shell, App};
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(App);
-    let hub = state.hub.clone();
-    let context = move || provide_context(hub.snapshot());
+    let app_state = state.clone();
+    let context = move || provide_context(app_state.snapshot());
     let options = state.leptos.clone();
     Router::new()
         .leptos_routes_with_context(state, routes, context.clone(), move || {

@@ -12,6 +12,7 @@ use axum::{Json, Router};
 
 use super::{auth, AppState};
 use crate::error::ApiError;
+use crate::event::topic::FEED;
 use crate::event::{validate_payload, Topic};
 
 pub fn router() -> Router<AppState> {
@@ -40,10 +41,14 @@ async fn publish(
         .await
         .map_err(|_| ApiError::TooLarge { limit })?;
     let data = validate_payload(&topic, &bytes).map_err(ApiError::BadPayload)?;
+    let is_post = topic.as_str() == FEED;
     let id = state
         .hub
-        .publish(topic, data)
+        .publish(topic, data.clone())
         .await
         .map_err(ApiError::Unavailable)?;
+    if is_post {
+        super::feed::keep(&state.posts, id, &data).await;
+    }
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "id": id }))))
 }

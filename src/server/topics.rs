@@ -1,5 +1,6 @@
 //! `GET /api/topics/{topic}/snapshot`: the current state of a topic and the id it is current
-//! to. Built-in topics return their view state; any other topic returns its newest event.
+//! to. Built-in topics return their view state (the same the pages render); any other topic
+//! returns its newest event.
 
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -8,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::AppState;
 use crate::error::ApiError;
-use crate::event::topic::STOCKS;
+use crate::event::topic::{FEED, MONITOR, NOTIFICATIONS, SCORES, STOCKS};
 use crate::event::Topic;
 
 pub fn router() -> Router<AppState> {
@@ -20,9 +21,17 @@ async fn snapshot(
     Path(topic): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let topic = Topic::parse(&topic).map_err(ApiError::BadTopic)?;
-    let snap = state.hub.snapshot();
-    let body = if topic.as_str() == STOCKS {
-        json!({ "topic": topic, "id": snap.id, "state": snap.stocks })
+    let snap = state.snapshot();
+    let view = match topic.as_str() {
+        STOCKS => Some(json!(snap.stocks)),
+        SCORES => Some(json!(snap.scores)),
+        FEED => Some(json!(snap.feed)),
+        MONITOR => Some(json!(snap.monitor)),
+        NOTIFICATIONS => Some(json!(snap.notifications)),
+        _ => None,
+    };
+    let body = if let Some(view) = view {
+        json!({ "topic": topic, "id": snap.id, "state": view })
     } else {
         let last = state.hub.latest(&topic);
         let (last_id, data) = match last {

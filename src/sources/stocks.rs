@@ -1,7 +1,8 @@
 //! The stocks simulator: a random walk over a few symbols, several ticks a second in all.
 //!
 //! Each tick moves one symbol by a small random step (about ±0.4%), with an occasional jump of
-//! up to ±3%, so the table looks alive without running away. Prices start where the snapshot
+//! up to ±5%, so the table looks alive without running away. A move of more than
+//! [`BIG_MOVE_PCT`] in one tick also sends a notification. Prices start where the snapshot
 //! left them, so a restart continues the walk instead of jumping.
 
 use std::time::Duration;
@@ -10,9 +11,13 @@ use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::event::topic::STOCKS;
-use crate::event::{Tick, Topic};
+use crate::event::notifications::Level;
+use crate::event::topic::{NOTIFICATIONS, STOCKS};
+use crate::event::{NewNotice, Tick, Topic};
 use crate::hub::Hub;
+
+/// A one-tick move larger than this (percent) is news: it goes out as a notification.
+pub const BIG_MOVE_PCT: f64 = 3.0;
 
 pub struct Simulator {
     symbols: Vec<String>,
@@ -26,9 +31,6 @@ impl Simulator {
         if !(rate.is_finite() && (0.0..=10_000.0).contains(&rate)) {
             return Err(format!("--stocks-rate {rate} must be between 0 and 10000"));
         }
-        if rate == 0.0 {
-            return Ok(None);
-        }
         let mut symbols = Vec::new();
         for s in &config.stocks_symbols {
             let symbol = s.trim().to_ascii_uppercase();
@@ -40,7 +42,7 @@ impl Simulator {
             .map_err(|e| format!("--stocks-symbols: {e}"))?;
             symbols.push(symbol);
         }
-        if symbols.is_empty() {
+        if rate == 0.0 || symbols.is_empty() {
             return Ok(None);
         }
         Ok(Some(Simulator {
@@ -51,6 +53,7 @@ impl Simulator {
 
     pub async fn run(self, hub: Hub, stop: CancellationToken) {
         let topic = Topic::parse(STOCKS).expect("built-in topic name is valid");
+        let notifications = Topic::parse(NOTIFICATIONS).expect("built-in topic name is valid");
         let snapshot = hub.snapshot();
         let mut prices: Vec<f64> = {
             let mut rng = rand::rng();
@@ -75,13 +78,14 @@ impl Simulator {
             let (i, price) = {
                 let mut rng = rand::rng();
                 let i = rng.random_range(0..self.symbols.len());
-                let step = if rng.random_bool(0.03) {
-                    rng.random_range(-0.03..0.03)
+                let step = if rng.random_bool(0.005) {
+                    rng.random_range(-0.05..0.05)
                 } else {
                     rng.random_range(-0.004..0.004)
                 };
                 (i, next_price(prices[i], step))
             };
+            let before = prices[i];
             prices[i] = price;
             let tick = Tick {
                 symbol: self.symbols[i].clone(),
@@ -91,8 +95,31 @@ impl Simulator {
             if hub.publish(topic.clone(), data).await.is_err() {
                 return; // shutting down
             }
+            if let Some(notice) = big_move(&tick.symbol, before, price) {
+                let data = serde_json::to_string(&notice).expect("a notice always serializes");
+                if hub.publish(notifications.clone(), data).await.is_err() {
+                    return;
+                }
+            }
         }
     }
+}
+
+/// The notice for a move of more than [`BIG_MOVE_PCT`] in one tick, if this is one.
+pub fn big_move(symbol: &str, before: f64, after: f64) -> Option<NewNotice> {
+    let pct = (after - before) / before * 100.0;
+    (pct.abs() > BIG_MOVE_PCT).then(|| NewNotice {
+        level: Level::Info,
+        title: format!(
+            "{symbol} {} {:.1}% in one tick",
+            if pct > 0.0 { "jumps" } else { "drops" },
+            pct.abs()
+        ),
+        body: format!("{before:.2} → {after:.2}"),
+        source: Some("stocks".into()),
+        link: Some("/stocks".into()),
+        at: Some(crate::event::now_ms()),
+    })
 }
 
 /// Applies a relative step and rounds to cents, never below one cent.
@@ -110,5 +137,15 @@ mod tests {
         assert_eq!(next_price(0.01, -0.5), 0.01);
         let p = next_price(123.456, 0.0);
         assert_eq!(p, 123.46);
+    }
+
+    #[test]
+    fn only_big_moves_are_news() {
+        assert!(big_move("ACME", 100.0, 103.0).is_none());
+        let up = big_move("ACME", 100.0, 103.5).unwrap();
+        assert_eq!(up.title, "ACME jumps 3.5% in one tick");
+        assert_eq!(up.body, "100.00 → 103.50");
+        let down = big_move("ACME", 100.0, 95.0).unwrap();
+        assert_eq!(down.title, "ACME drops 5.0% in one tick");
     }
 }

@@ -19,9 +19,119 @@ pub fn percent(v: f64) -> String {
     format!("{}%", signed(v))
 }
 
+/// A percentage with one decimal: `42.5%`.
+pub fn pct(v: f64) -> String {
+    format!("{v:.1}%")
+}
+
+/// Bytes in binary units: `512 B`, `1.5 KiB`, `3.2 GiB`.
+pub fn bytes(n: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = n.max(0.0);
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{v:.0} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// A byte rate: `1.5 MiB/s`.
+pub fn rate(bytes_per_sec: f64) -> String {
+    format!("{}/s", bytes(bytes_per_sec))
+}
+
+/// A duration in the two largest units: `3d 4h`, `2h 5m`, `42s`.
+pub fn uptime(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m {s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Splits milliseconds since the Unix epoch into a UTC civil date and time
+/// (year, month, day, hour, minute, second). Howard Hinnant's days-to-civil algorithm, so no
+/// date library is needed in the browser bundle.
+pub fn civil(ms: i64) -> (i64, u32, u32, u32, u32, u32) {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        y,
+        m,
+        d,
+        (tod / 3600) as u32,
+        (tod / 60 % 60) as u32,
+        (tod % 60) as u32,
+    )
+}
+
+/// `2026-11-24T15:05:46Z`, for `<time datetime>`.
+pub fn iso(ms: i64) -> String {
+    let (y, mo, d, h, mi, s) = civil(ms);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+/// `15:05 UTC` — the same text on the server and in the browser (a local time zone would make
+/// the hydrated text differ from the server's).
+pub fn clock_utc(ms: i64) -> String {
+    let (_, _, _, h, mi, _) = civil(ms);
+    format!("{h:02}:{mi:02} UTC")
+}
+
+/// `Nov 24, 15:05 UTC`.
+pub fn date_time_utc(ms: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (_, mo, d, h, mi, _) = civil(ms);
+    format!("{} {d}, {h:02}:{mi:02} UTC", MONTHS[(mo - 1) as usize])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_figures() {
+        assert_eq!(pct(42.46), "42.5%");
+        assert_eq!(bytes(512.0), "512 B");
+        assert_eq!(bytes(1536.0), "1.5 KiB");
+        assert_eq!(bytes(3.5 * 1024.0 * 1024.0 * 1024.0), "3.5 GiB");
+        assert_eq!(rate(2048.0), "2.0 KiB/s");
+        assert_eq!(uptime(42), "42s");
+        assert_eq!(uptime(3 * 3600 + 5 * 60), "3h 5m");
+        assert_eq!(uptime(2 * 86_400 + 7200), "2d 2h");
+    }
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(iso(0), "1970-01-01T00:00:00Z");
+        // 2026-11-24T15:05:46Z
+        assert_eq!(iso(1_795_532_746_000), "2026-11-24T15:05:46Z");
+        assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(clock_utc(1_795_532_746_000), "15:05 UTC");
+        assert_eq!(date_time_utc(1_795_532_746_000), "Nov 24, 15:05 UTC");
+    }
 
     #[test]
     fn formats() {

@@ -1,17 +1,38 @@
-//! `/`: a compact overview of every live view, with links.
+//! `/`: a compact overview of every live view, with links. Each card reads the same signals as
+//! its full page, so the overview is as live as the pages themselves.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
 use super::format;
+use super::sparkline::Sparkline;
+use crate::event::scores::GameStatus;
 use crate::live::LiveStore;
 
+/// Items each card lists.
+const SHOWN: usize = 3;
+
 #[component]
-pub fn HomePage() -> impl IntoView {
-    let store = expect_context::<LiveStore>();
-    let stocks = store.stocks;
-    // The three largest moves (by absolute % change), recomputed as ticks arrive.
+pub fn HomePage() -> AnyView {
+    view! {
+        <Title text="Overview · Pulse"/>
+        <h1 class="page-title">"Overview"</h1>
+        <div class="cards">
+            <StocksCard/>
+            <ScoresCard/>
+            <FeedCard/>
+            <MonitorCard/>
+            <NotificationsCard/>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn StocksCard() -> AnyView {
+    let stocks = expect_context::<LiveStore>().stocks;
+    // The largest moves (by absolute % change), recomputed as ticks arrive.
     let movers = move || {
         let mut all: Vec<(String, f64, f64)> = stocks
             .symbols
@@ -21,27 +42,172 @@ pub fn HomePage() -> impl IntoView {
             .map(|q| q.with(|q| (q.symbol.clone(), q.price, q.change_pct())))
             .collect();
         all.sort_by(|a, b| b.2.abs().total_cmp(&a.2.abs()));
-        all.truncate(3);
+        all.truncate(SHOWN);
         all
     };
     view! {
-        <Title text="Overview · Pulse"/>
-        <h1 class="page-title">"Overview"</h1>
-        <div class="cards">
-            <section class="panel card" aria-labelledby="home-stocks">
-                <h2 id="home-stocks">
-                    <A href="/stocks">"Stocks"</A>
-                </h2>
-                <p class="muted">{move || format!("{} symbols live", stocks.len())}</p>
-                <ul class="movers">
-                    <For each=movers key=|m| (m.0.clone(), format::price(m.1)) let:m>
+        <section class="panel card" aria-labelledby="home-stocks" data-testid="home-stocks">
+            <h2 id="home-stocks">
+                <A href="/stocks">"Stocks"</A>
+            </h2>
+            <p class="muted">{move || format!("{} symbols live · biggest moves", stocks.len())}</p>
+            <ul class="movers">
+                <For each=movers key=|m| (m.0.clone(), format::price(m.1)) let:m>
+                    <li>
+                        <span class="symbol">{m.0.clone()}</span>
+                        <span class="num">{format::price(m.1)} " " <small class={if m.2 >= 0.0 { "up" } else { "down" }}>{format::percent(m.2)}</small></span>
+                    </li>
+                </For>
+            </ul>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn ScoresCard() -> AnyView {
+    let scores = expect_context::<LiveStore>().scores;
+    // Live games first, then the rest in board order.
+    let games = move || {
+        let mut games: Vec<_> = scores
+            .ids
+            .get()
+            .iter()
+            .filter_map(|id| scores.game(id).map(|g| g.get()))
+            .collect();
+        games.sort_by_key(|g| (g.status != GameStatus::Live, g.seq));
+        games.truncate(SHOWN);
+        games
+    };
+    let live = move || {
+        scores.ids.with(|ids| {
+            ids.iter()
+                .filter_map(|id| scores.game(id))
+                .filter(|g| g.with(|g| g.status == GameStatus::Live))
+                .count()
+        })
+    };
+    view! {
+        <section class="panel card" aria-labelledby="home-scores" data-testid="home-scores">
+            <h2 id="home-scores">
+                <A href="/scores">"Scores"</A>
+            </h2>
+            <p class="muted">{move || format!("{} games · {} live", scores.len(), live())}</p>
+            <ul class="movers">
+                <For
+                    each=games
+                    key=|g| (g.id.clone(), g.home_score, g.away_score, g.phase())
+                    let:g
+                >
+                    <li class="stacked">
+                        <span class="ellipsis">
+                            {format!("{} {} – {} {}", g.away, g.away_score, g.home_score, g.home)}
+                        </span>
+                        <small class="muted">{format!("{} · {}", g.status.label(), g.phase())}</small>
+                    </li>
+                </For>
+            </ul>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn FeedCard() -> AnyView {
+    let feed = expect_context::<LiveStore>().feed;
+    let latest = move || {
+        feed.posts
+            .with(|p| p.iter().take(SHOWN).cloned().collect::<Vec<_>>())
+    };
+    view! {
+        <section class="panel card" aria-labelledby="home-feed" data-testid="home-feed">
+            <h2 id="home-feed">
+                <A href="/feed">"Feed"</A>
+            </h2>
+            <Show
+                when=move || !feed.posts.with(Vec::is_empty)
+                fallback=|| view! { <p class="muted">"No posts yet — " <A href="/feed">"write the first"</A> "."</p> }
+            >
+                <ul class="snippets">
+                    <For each=latest key=|p| p.id let:p>
                         <li>
-                            <span class="symbol">{m.0.clone()}</span>
-                            <span class="num">{format::price(m.1)}</span>
+                            <strong>{p.author}</strong>
+                            " "
+                            <span class="ellipsis">{p.text}</span>
                         </li>
                     </For>
                 </ul>
-            </section>
-        </div>
+            </Show>
+        </section>
     }
+    .into_any()
+}
+
+#[component]
+fn MonitorCard() -> AnyView {
+    let monitor = expect_context::<LiveStore>().monitor;
+    let figure = move |f: fn(&crate::event::Sample) -> f64| {
+        move || monitor.with(|m| m.latest.as_ref().map_or("–".into(), |s| format::pct(f(s))))
+    };
+    view! {
+        <section class="panel card" aria-labelledby="home-monitor" data-testid="home-monitor">
+            <h2 id="home-monitor">
+                <A href="/monitor">"Monitor"</A>
+            </h2>
+            <ul class="movers">
+                <li>
+                    <span>"CPU"</span>
+                    <span class="num">{figure(|s| s.cpu)}</span>
+                </li>
+                <li>
+                    <span>"Memory"</span>
+                    <span class="num">{figure(|s| s.mem_pct())}</span>
+                </li>
+                <li>
+                    <span>"Subscribers"</span>
+                    <span class="num">
+                        {move || monitor.with(|m| m.latest.as_ref().and_then(|s| s.hub.as_ref()).map_or("–".into(), |h| h.subscribers.to_string()))}
+                    </span>
+                </li>
+            </ul>
+            <Sparkline
+                values=Signal::derive(move || monitor.with(|m| m.series.cpu.clone()))
+                label="CPU over the last minutes".to_string()
+            />
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn NotificationsCard() -> AnyView {
+    let notifications = expect_context::<LiveStore>().notifications;
+    let recent = move || {
+        notifications
+            .recent
+            .with(|r| r.iter().take(SHOWN + 2).cloned().collect::<Vec<_>>())
+    };
+    view! {
+        <section class="panel card" aria-labelledby="home-notifications" data-testid="home-notifications">
+            <h2 id="home-notifications">"Notifications"</h2>
+            <Show
+                when=move || !notifications.recent.with(Vec::is_empty)
+                fallback=|| view! { <p class="muted">"Nothing yet. Alerts, final whistles and big price moves show up here."</p> }
+            >
+                <ul class="snippets">
+                    <For each=recent key=|n| n.id let:n>
+                        <li class=format!("notice-{}", n.level.as_str())>
+                            <time datetime=format::iso(n.at) class="muted">{format::clock_utc(n.at)}</time>
+                            " "
+                            {match n.link {
+                                Some(href) => view! { <A href=href>{n.title}</A> }.into_any(),
+                                None => n.title.into_any(),
+                            }}
+                        </li>
+                    </For>
+                </ul>
+            </Show>
+        </section>
+    }
+    .into_any()
 }

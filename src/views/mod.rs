@@ -2,8 +2,13 @@
 //! from context; none opens a connection of its own.
 
 pub mod badge;
+pub mod chart;
+pub mod feed;
 pub mod format;
 pub mod home;
+pub mod monitor;
 pub mod not_found;
+pub mod scores;
 pub mod sparkline;
 pub mod stocks;
+pub mod toasts;

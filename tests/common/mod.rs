@@ -28,7 +28,8 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// A server with the simulator off, so every event in a test is one the test published.
+    /// A server with the simulators and the sampler off, so every event in a test is one the
+    /// test published.
     pub async fn start(args: &[&str]) -> TestServer {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().to_owned();
@@ -46,6 +47,10 @@ impl TestServer {
             "--publish-token",
             TOKEN,
             "--stocks-rate",
+            "0",
+            "--monitor-interval-ms",
+            "0",
+            "--scores-games",
             "0",
             "--sync",
             "normal",

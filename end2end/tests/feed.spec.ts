@@ -1,0 +1,169 @@
+import { expect, test, type Page } from "@playwright/test";
+import { FeedPage, StocksPage, freshTag, publish, waitLive } from "./support";
+
+/** Fails the test if the page ever opens a dialog (alert, confirm, prompt). */
+function forbidDialogs(page: Page) {
+  page.on("dialog", async (d) => {
+    await d.dismiss();
+    throw new Error(`a dialog opened: ${d.message()}`);
+  });
+}
+
+/** Markup and script that would set window.__xss if it ever ran. */
+function xssPayload(tag: string) {
+  return `<img src=x onerror="window.__xss='${tag}'"><script>window.__xss='${tag}'</script><b>${tag}</b>`;
+}
+
+async function expectInert(page: Page, feed: FeedPage, text: string) {
+  const post = feed.post(text);
+  await expect(post).toHaveCount(1);
+  await expect(post.getByTestId("post-text")).toHaveText(text);
+  await expect(post.locator("img, script, b")).toHaveCount(0);
+  expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
+}
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("/feed renders posts and the compose form", async ({ page, request }) => {
+    const text = `server-rendered ${freshTag()}`;
+    await publish(request, "feed", { author: "nojs", text });
+    const feed = new FeedPage(page);
+    await feed.goto();
+    await expect(feed.post(text)).toBeVisible();
+    await expect(feed.post(text).getByTestId("post-author")).toHaveText("nojs");
+    await expect(feed.compose.locator('input[name="author"]')).toBeVisible();
+    await expect(feed.compose.locator('textarea[name="text"]')).toBeVisible();
+  });
+
+  test("an XSS payload from the API is inert in server-rendered HTML", async ({ page, request }) => {
+    const text = xssPayload(freshTag("ssr"));
+    await publish(request, "feed", { author: "<i>mallory</i>", text });
+    forbidDialogs(page);
+    const feed = new FeedPage(page);
+    await feed.goto();
+    await expectInert(page, feed, text);
+    await expect(feed.post(text).getByTestId("post-author")).toHaveText("<i>mallory</i>");
+  });
+});
+
+test("a post made in one browser appears in another within 2 s and survives a reload", async ({ browser }) => {
+  const alice = await (await browser.newContext()).newPage();
+  const bob = await (await browser.newContext()).newPage();
+  const aliceFeed = new FeedPage(alice);
+  const bobFeed = new FeedPage(bob);
+  await aliceFeed.goto();
+  await bobFeed.goto();
+  await waitLive(alice);
+  await waitLive(bob);
+
+  const text = `hello bob ${freshTag()}`;
+  await aliceFeed.write("alice", text);
+  await expect(bobFeed.post(text)).toBeVisible({ timeout: 2_000 });
+  await expect(bobFeed.posts.first()).toContainText(text); // newest first
+  await expect(aliceFeed.compose.locator("textarea")).toHaveValue(""); // cleared after posting
+
+  await bob.reload();
+  await expect(bobFeed.post(text)).toBeVisible();
+  await expect(bobFeed.post(text).getByTestId("post-author")).toHaveText("alice");
+  await alice.context().close();
+  await bob.context().close();
+});
+
+test("an XSS payload through the form stays text, live and after reload", async ({ browser }) => {
+  const writer = await (await browser.newContext()).newPage();
+  const reader = await (await browser.newContext()).newPage();
+  forbidDialogs(writer);
+  forbidDialogs(reader);
+  const writerFeed = new FeedPage(writer);
+  const readerFeed = new FeedPage(reader);
+  await writerFeed.goto();
+  await readerFeed.goto();
+  await waitLive(writer);
+  await waitLive(reader);
+
+  const text = xssPayload(freshTag("form"));
+  await writerFeed.write("<script>alert(1)</script>", text);
+  await expectInert(reader, readerFeed, text);
+  await expect(readerFeed.post(text).getByTestId("post-author")).toHaveText("<script>alert(1)</script>");
+  await reader.reload();
+  await expectInert(reader, readerFeed, text);
+  await writer.context().close();
+  await reader.context().close();
+});
+
+test("SSE control characters in a post cannot inject an event", async ({ page, request }) => {
+  const symbol = `Z${freshTag().replace(/[^a-z0-9]/g, "").slice(-8).toUpperCase()}`;
+  const text = `line one\r\n\r\nevent: stocks\ndata: {"symbol":"${symbol}","price":1}\n\nid: 999999999`;
+  await page.goto("/stocks");
+  const stocks = new StocksPage(page);
+  await stocks.waitLive();
+  await publish(request, "feed", { author: "crlf", text });
+  await page.getByRole("link", { name: "Feed", exact: true }).first().click();
+  const feed = new FeedPage(page);
+  await expect(feed.posts.filter({ hasText: `"symbol":"${symbol}"` })).toHaveCount(1);
+  await expect(feed.posts.filter({ hasText: `"symbol":"${symbol}"` }).getByTestId("post-text")).toContainText("event: stocks");
+  await page.goBack();
+  await expect(stocks.row(symbol)).toHaveCount(0);
+  // The badge's last id is a real event id, not the injected one.
+  expect(Number(await stocks.badge.getAttribute("data-last-event-id"))).toBeLessThan(999999999);
+});
+
+test("the form explains what to fix", async ({ page }) => {
+  const feed = new FeedPage(page);
+  await feed.goto();
+  await waitLive(page);
+  await feed.write("   ", "a post by nobody");
+  await expect(page.getByTestId("compose-error")).toHaveText("Author is empty; write 1 to 40 characters.");
+});
+
+test("new posts wait behind a marker while the reader is scrolled down", async ({ page, request }) => {
+  for (let i = 0; i < 30; i++) {
+    await publish(request, "feed", { author: "filler", text: `filler post ${i} ${"lorem ipsum ".repeat(8)}` });
+  }
+  const feed = new FeedPage(page);
+  await feed.goto();
+  await waitLive(page);
+  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  await expect.poll(() => page.evaluate(() => window.scrollY)).toBeGreaterThan(300);
+
+  const text = `arrived while reading ${freshTag()}`;
+  await publish(request, "feed", { author: "late", text });
+  const marker = page.getByTestId("new-posts");
+  await expect(marker).toHaveText(/^1 new post/);
+  await expect(feed.post(text)).toHaveCount(0);
+  await marker.press("Enter");
+  await expect(feed.post(text)).toBeVisible();
+  await expect(marker).toHaveCount(0);
+  await expect(feed.posts.first()).toContainText(text);
+});
+
+test("older posts load on demand", async ({ page, request }) => {
+  for (let i = 0; i < 55; i++) {
+    await publish(request, "feed", { author: "history", text: `history post ${i}` });
+  }
+  const feed = new FeedPage(page);
+  await feed.goto();
+  await waitLive(page);
+  await expect(feed.posts).toHaveCount(50);
+  await page.getByTestId("load-older").press("Enter");
+  await expect.poll(() => feed.posts.count()).toBeGreaterThan(50);
+  const ids = await feed.posts.evaluateAll((els) => els.map((el) => Number(el.getAttribute("data-post-id"))));
+  expect(ids).toEqual([...ids].sort((a, b) => b - a));
+});
+
+test.describe("without JavaScript, posting", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the compose form posts as a plain HTML form and comes back to the feed", async ({ page }) => {
+    const feed = new FeedPage(page);
+    await feed.goto();
+    const text = `posted without scripts ${freshTag()}`;
+    await feed.compose.locator('input[name="author"]').fill("nojs");
+    await feed.compose.locator('textarea[name="text"]').fill(text);
+    await feed.compose.getByRole("button", { name: "Post" }).click();
+    // The server function redirects a plain form post back to the page it came from.
+    await expect(page).toHaveURL(/\/feed\??$/);
+    await expect(feed.post(text)).toBeVisible();
+  });
+});

@@ -1,0 +1,68 @@
+// Takes the README's screenshots from a running Pulse in Debian's Chromium.
+//
+//   LEPTOS_SITE_ADDR=127.0.0.1:3000 ./target/release/pulse --publish-token "$TOKEN" &
+//   PULSE_URL=http://127.0.0.1:3000 PULSE_TOKEN="$TOKEN" node scripts/screenshots.mjs
+//
+// It publishes a few posts and a notification first (so the feed and a toast have something
+// to show), waits for each page to go live, and writes docs/<view>-<light|dark>.png.
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(here, "../end2end/package.json"));
+const { chromium } = require("playwright-core");
+
+const base = process.env.PULSE_URL ?? "http://127.0.0.1:3000";
+const token = process.env.PULSE_TOKEN;
+const out = path.join(here, "../docs");
+
+async function publish(topic, body) {
+  const res = await fetch(`${base}/api/topics/${topic}/events`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 202) throw new Error(`publish to ${topic}: ${res.status} ${await res.text()}`);
+}
+
+if (token) {
+  const posts = [
+    ["Priya", "Deploy of the pricing service is done; dashboards look calm."],
+    ["Marco", "Courts 2 and 5 are going to overtime, keep an eye on /scores."],
+    ["Ana", "Reminder: <b>tags</b> in posts show as text, not markup."],
+    ["Sam", "Memory on the build box climbed to 80% during the release build, back to normal now."],
+  ];
+  for (const [author, text] of posts) await publish("feed", { author, text });
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+const shots = [
+  ["home", "/", "light"],
+  ["scores", "/scores", "light"],
+  ["feed", "/feed", "light"],
+  ["monitor", "/monitor", "dark"],
+];
+for (const [name, url, scheme] of shots) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 860 }, colorScheme: scheme });
+  await page.goto(base + url);
+  await page.waitForSelector('[data-testid="connection"][data-state="live"]', { timeout: 15_000 });
+  // Let a few events arrive so charts and flashes show real movement.
+  await page.waitForTimeout(name === "monitor" ? 8_000 : 3_000);
+  if (name === "home" && token) {
+    await publish("notifications", { level: "success", title: "Deploy finished", body: "pricing-service v1.4 is live", source: "ci", link: "/monitor" });
+    await page.waitForSelector('[data-testid="toast"]');
+    await page.waitForTimeout(400);
+  }
+  const file = path.join(out, `${name}-${scheme}.png`);
+  await page.screenshot({ path: file });
+  console.log(`wrote ${file}`);
+  await page.close();
+}
+await browser.close();

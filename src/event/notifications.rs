@@ -1,0 +1,193 @@
+//! Notifications: short notices shown as toasts on every page (and listed on the overview).
+//! Pulse's own sources send them (CPU or memory high, a game going final, a big price move);
+//! external publishers can too.
+
+use serde::{Deserialize, Serialize};
+
+use super::payload::{check_text, Payload};
+use super::topic;
+
+/// Notices the snapshot keeps (the overview lists them).
+pub const KEEP: usize = 20;
+pub const MAX_TITLE_CHARS: usize = 80;
+pub const MAX_BODY_CHARS: usize = 300;
+pub const MAX_SOURCE_CHARS: usize = 40;
+pub const MAX_LINK_LEN: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    #[default]
+    Info,
+    Success,
+    Warning,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Success => "success",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+
+    /// Warnings and errors stay until dismissed; the others fade after a while.
+    pub fn sticky(self) -> bool {
+        matches!(self, Level::Warning | Level::Error)
+    }
+}
+
+/// A notice as published to `notifications`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewNotice {
+    #[serde(default)]
+    pub level: Level,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub body: String,
+    /// Who sent it (`monitor`, `scores`, a publisher's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// A path inside Pulse to open for details, e.g. `/scores`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Milliseconds since the Unix epoch; filled in by the server when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+}
+
+impl Payload for NewNotice {
+    const TOPIC: &'static str = topic::NOTIFICATIONS;
+
+    fn check(&self) -> Result<(), String> {
+        check_text("title", &self.title, 1, MAX_TITLE_CHARS)?;
+        check_text("body", &self.body, 0, MAX_BODY_CHARS)?;
+        if let Some(s) = &self.source {
+            check_text("source", s, 1, MAX_SOURCE_CHARS)?;
+        }
+        if let Some(l) = &self.link {
+            // Only paths on this site: a notice must not be a way to send readers elsewhere
+            // (or to a `javascript:` URL).
+            let ok = l.starts_with('/')
+                && !l.starts_with("//")
+                && l.len() <= MAX_LINK_LEN
+                && l.chars().all(|c| c.is_ascii_graphic() && c != '\\');
+            if !ok {
+                return Err(format!(
+                    "link {l:?} must be a path on this site such as /scores \
+                     (starting with one '/', no spaces, at most {MAX_LINK_LEN} characters)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn stamp(&mut self, now_ms: i64) {
+        self.at.get_or_insert(now_ms);
+    }
+}
+
+/// A notice as shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub id: u64,
+    pub level: Level,
+    pub title: String,
+    pub body: String,
+    pub source: Option<String>,
+    pub link: Option<String>,
+    pub at: i64,
+}
+
+impl Notice {
+    pub fn new(id: u64, n: &NewNotice) -> Notice {
+        Notice {
+            id,
+            level: n.level,
+            title: n.title.trim().to_owned(),
+            body: n.body.trim().to_owned(),
+            source: n.source.clone(),
+            link: n.link.clone(),
+            at: n.at.unwrap_or(0),
+        }
+    }
+}
+
+/// The most recent notices, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NotificationsState {
+    pub recent: Vec<Notice>,
+}
+
+impl NotificationsState {
+    pub fn apply(&mut self, id: u64, n: &NewNotice) {
+        if self.recent.iter().any(|x| x.id == id) {
+            return;
+        }
+        let at = self.recent.partition_point(|x| x.id > id);
+        self.recent.insert(at, Notice::new(id, n));
+        self.recent.truncate(KEEP);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_newest_few_newest_first() {
+        let mut s = NotificationsState::default();
+        for id in 1..=(KEEP as u64 + 3) {
+            s.apply(
+                id,
+                &NewNotice {
+                    title: format!("n{id}"),
+                    ..NewNotice::default()
+                },
+            );
+        }
+        s.apply(
+            10,
+            &NewNotice {
+                title: "again".into(),
+                ..NewNotice::default()
+            },
+        );
+        assert_eq!(s.recent.len(), KEEP);
+        assert_eq!(s.recent[0].title, format!("n{}", KEEP + 3));
+        assert!(s.recent.iter().all(|n| n.title != "again"));
+    }
+
+    #[test]
+    fn links_stay_on_this_site() {
+        let bad = [
+            "https://evil.example",
+            "//evil.example",
+            "javascript:alert(1)",
+            "/a b",
+        ];
+        for link in bad {
+            let n = NewNotice {
+                title: "t".into(),
+                link: Some(link.into()),
+                ..NewNotice::default()
+            };
+            assert!(n.check().unwrap_err().contains("link"), "{link}");
+        }
+        let n = NewNotice {
+            title: "t".into(),
+            link: Some("/scores".into()),
+            ..NewNotice::default()
+        };
+        assert!(n.check().is_ok());
+        assert!(NewNotice::parse(r#"{"title":"x","level":"loud"}"#).is_err());
+        assert!(NewNotice::parse(r#"{"title":""}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("title is empty"));
+    }
+}

@@ -1,0 +1,121 @@
+//! Scorekeeper sessions: a random id in an `HttpOnly`, `SameSite=Strict` cookie, looked up in a
+//! table kept in memory. Nothing about the session is in the cookie itself, so it cannot be
+//! forged or extended by the browser; a restart signs everyone out, which is fine for a
+//! scorekeeper and keeps secrets off the disk.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderMap;
+
+/// The cookie's name.
+pub const COOKIE: &str = "pulse_scorekeeper";
+/// How long a sign-in lasts.
+pub const TTL: Duration = Duration::from_secs(12 * 3600);
+/// Sessions kept at most; beyond it the oldest are dropped (bounds memory under a flood of
+/// sign-ins, which also need the secret).
+const MAX_SESSIONS: usize = 10_000;
+
+#[derive(Clone, Default)]
+pub struct Sessions {
+    /// id → when it expires. A `std` mutex: each use is one map operation, never across an await.
+    inner: Arc<Mutex<HashMap<String, Instant>>>,
+}
+
+impl Sessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts a session; returns its id (32 random bytes, hex).
+    pub fn create(&self) -> String {
+        use rand::RngCore;
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let now = Instant::now();
+        let mut map = self.lock();
+        map.retain(|_, exp| *exp > now);
+        if map.len() >= MAX_SESSIONS {
+            if let Some(oldest) = map.iter().min_by_key(|(_, e)| **e).map(|(k, _)| k.clone()) {
+                map.remove(&oldest);
+            }
+        }
+        map.insert(id.clone(), now + TTL);
+        id
+    }
+
+    /// Whether `id` is a live session.
+    pub fn valid(&self, id: &str) -> bool {
+        self.lock().get(id).is_some_and(|exp| *exp > Instant::now())
+    }
+
+    pub fn end(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
+    /// The session id in the request's `Cookie` headers, if any.
+    pub fn from_headers(headers: &HeaderMap) -> Option<String> {
+        headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == COOKIE)
+            .map(|(_, value)| value.trim().to_owned())
+    }
+}
+
+/// The `Set-Cookie` value that stores `id`: not readable by scripts (`HttpOnly`), never sent on
+/// requests started by other sites (`SameSite=Strict`, which is also the CSRF defence for the
+/// score-changing server function), `Secure` when serving over HTTPS.
+pub fn set_cookie(id: &str, secure: bool) -> String {
+    format!(
+        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        TTL.as_secs(),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The `Set-Cookie` value that removes the cookie.
+pub fn clear_cookie(secure: bool) -> String {
+    format!(
+        "{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_are_random_and_revocable() {
+        let s = Sessions::default();
+        let a = s.create();
+        let b = s.create();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert!(s.valid(&a) && s.valid(&b));
+        assert!(!s.valid("guess"));
+        s.end(&a);
+        assert!(!s.valid(&a) && s.valid(&b));
+    }
+
+    #[test]
+    fn cookie_is_found_among_others_and_flags_are_set() {
+        let mut h = HeaderMap::new();
+        h.append(
+            "cookie",
+            "theme=dark; pulse_scorekeeper=abc123".parse().unwrap(),
+        );
+        assert_eq!(Sessions::from_headers(&h).as_deref(), Some("abc123"));
+        assert_eq!(Sessions::from_headers(&HeaderMap::new()), None);
+        let c = set_cookie("abc", false);
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && !c.contains("Secure"));
+        assert!(set_cookie("abc", true).ends_with("; Secure"));
+        assert!(clear_cookie(false).contains("Max-Age=0"));
+    }
+}
