@@ -7,33 +7,16 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 SUBS="${1:-100}"; EVENTS="${2:-2000}"; IDLE="${3:-1000}"; ROUNDS="${4:-3}"
-PEERS="$ROOT/../shared/peers"
 PORT=3401
 TOKEN=bench-token
 WORK="$(mktemp -d)"
-PIDFILE="$WORK/server.pid"
-
 cargo build --release --example fanout_bench -q
 BENCH="$ROOT/target/release/examples/fanout_bench"
-[[ -x target/release/pulse ]] || { echo "run cargo leptos build --release first" >&2; exit 1; }
-if [[ -d "$PEERS/axum_basic" ]]; then
-  cargo build --release -q --manifest-path "$PEERS/axum_basic/Cargo.toml" --target-dir "$ROOT/target/peers"
-fi
+source "$ROOT/scripts/bench-lib.sh"
 
-stop_server() {
-  if [[ -f "$PIDFILE" ]]; then
-    kill "$(cat "$PIDFILE")" 2>/dev/null || true
-    wait "$(cat "$PIDFILE")" 2>/dev/null || true
-    rm -f "$PIDFILE"
-  fi
-}
-trap stop_server EXIT
-
-run() { # name stream publish token -- command...
+run() { # name stream-url publish-url token -- server command...
   local name="$1" stream="$2" publish="$3" token="$4"; shift 4
-  taskset -c 0 "$@" >"$WORK/$name.log" 2>&1 &
-  echo $! >"$PIDFILE"
-  for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.05; done
+  start_server "$name" "$@"
   local auth=()
   [[ -n "$token" ]] && auth=(--token "$token")
   echo "[$name]"
@@ -45,11 +28,9 @@ run() { # name stream publish token -- command...
 for round in $(seq 1 "$ROUNDS"); do
   echo "--- round $round"
   rm -rf "$WORK/data"
-  # exec: the pid is the server's own, not a wrapper's.
-  run pulse "http://127.0.0.1:$PORT/api/events?topics=bench" "http://127.0.0.1:$PORT/api/topics/bench/events" "$TOKEN" \
-    env LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD \
-    PULSE_DATA_DIR="$WORK/data" PULSE_PUBLISH_TOKEN="$TOKEN" PULSE_STOCKS_RATE=0 \
-    PULSE_SYNC=normal RUST_LOG=warn target/release/pulse
+  # shellcheck disable=SC2046 # the command line is split on purpose
+  run pulse "http://127.0.0.1:$PORT/api/events?topics=bench" "http://127.0.0.1:$PORT/api/topics/bench/events" \
+    "$TOKEN" env PULSE_SYNC=normal $(pulse_server "$WORK/data")
   if [[ -x target/peers/release/axum_basic ]]; then
     run axum_basic "http://127.0.0.1:$PORT/events" "http://127.0.0.1:$PORT/publish" "" \
       env PORT=$PORT target/peers/release/axum_basic
