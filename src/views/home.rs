@@ -29,6 +29,29 @@ pub fn HomePage() -> AnyView {
     .into_any()
 }
 
+/// The frame every card shares: a panel labelled by its heading, which links to the full page
+/// when there is one. `data-testid` and the heading id are `home-{name}`.
+#[component]
+fn OverviewCard(
+    name: &'static str,
+    title: &'static str,
+    #[prop(optional)] href: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    let id = format!("home-{name}");
+    let (labelled_by, test_id) = (id.clone(), id.clone());
+    let heading = match href {
+        Some(href) => view! { <A href=href>{title}</A> }.into_any(),
+        None => title.into_any(),
+    };
+    view! {
+        <section class="panel card" aria-labelledby=labelled_by data-testid=test_id>
+            <h2 id=id>{heading}</h2>
+            {children()}
+        </section>
+    }
+}
+
 #[component]
 fn StocksCard() -> AnyView {
     let stocks = expect_context::<LiveStore>().stocks;
@@ -46,10 +69,7 @@ fn StocksCard() -> AnyView {
         all
     };
     view! {
-        <section class="panel card" aria-labelledby="home-stocks" data-testid="home-stocks">
-            <h2 id="home-stocks">
-                <A href="/stocks">"Stocks"</A>
-            </h2>
+        <OverviewCard name="stocks" title="Stocks" href="/stocks">
             <p class="muted">{move || format!("{} symbols live · biggest moves", stocks.len())}</p>
             <ul class="movers">
                 <For each=movers key=|m| (m.0.clone(), format::price(m.1)) let:m>
@@ -59,7 +79,7 @@ fn StocksCard() -> AnyView {
                     </li>
                 </For>
             </ul>
-        </section>
+        </OverviewCard>
     }
     .into_any()
 }
@@ -88,10 +108,7 @@ fn ScoresCard() -> AnyView {
         })
     };
     view! {
-        <section class="panel card" aria-labelledby="home-scores" data-testid="home-scores">
-            <h2 id="home-scores">
-                <A href="/scores">"Scores"</A>
-            </h2>
+        <OverviewCard name="scores" title="Scores" href="/scores">
             <p class="muted">{move || format!("{} games · {} live", scores.len(), live())}</p>
             <ul class="movers">
                 <For
@@ -107,7 +124,7 @@ fn ScoresCard() -> AnyView {
                     </li>
                 </For>
             </ul>
-        </section>
+        </OverviewCard>
     }
     .into_any()
 }
@@ -120,10 +137,7 @@ fn FeedCard() -> AnyView {
             .with(|p| p.iter().take(SHOWN).cloned().collect::<Vec<_>>())
     };
     view! {
-        <section class="panel card" aria-labelledby="home-feed" data-testid="home-feed">
-            <h2 id="home-feed">
-                <A href="/feed">"Feed"</A>
-            </h2>
+        <OverviewCard name="feed" title="Feed" href="/feed">
             <Show
                 when=move || !feed.posts.with(Vec::is_empty)
                 fallback=|| view! { <p class="muted">"No posts yet — " <A href="/feed">"write the first"</A> "."</p> }
@@ -138,7 +152,7 @@ fn FeedCard() -> AnyView {
                     </For>
                 </ul>
             </Show>
-        </section>
+        </OverviewCard>
     }
     .into_any()
 }
@@ -150,10 +164,7 @@ fn MonitorCard() -> AnyView {
         move || monitor.with(|m| m.latest.as_ref().map_or("–".into(), |s| format::pct(f(s))))
     };
     view! {
-        <section class="panel card" aria-labelledby="home-monitor" data-testid="home-monitor">
-            <h2 id="home-monitor">
-                <A href="/monitor">"Monitor"</A>
-            </h2>
+        <OverviewCard name="monitor" title="Monitor" href="/monitor">
             <ul class="movers">
                 <li>
                     <span>"CPU"</span>
@@ -174,7 +185,7 @@ fn MonitorCard() -> AnyView {
                 values=Signal::derive(move || monitor.with(|m| m.series.cpu.clone()))
                 label="CPU over the last minutes".to_string()
             />
-        </section>
+        </OverviewCard>
     }
     .into_any()
 }
@@ -188,8 +199,7 @@ fn NotificationsCard() -> AnyView {
             .with(|r| r.iter().take(SHOWN + 2).cloned().collect::<Vec<_>>())
     };
     view! {
-        <section class="panel card" aria-labelledby="home-notifications" data-testid="home-notifications">
-            <h2 id="home-notifications">"Notifications"</h2>
+        <OverviewCard name="notifications" title="Notifications">
             <Show
                 when=move || !notifications.recent.with(Vec::is_empty)
                 fallback=|| view! { <p class="muted">"Nothing yet. Alerts, final whistles and big price moves show up here."</p> }
@@ -207,7 +217,7 @@ fn NotificationsCard() -> AnyView {
                     </For>
                 </ul>
             </Show>
-        </section>
+        </OverviewCard>
     }
     .into_any()
 }
