@@ -107,6 +107,31 @@ pub struct Snapshot {
     pub notifications: NotificationsState,
 }
 
+/// One event of a built-in topic, parsed into its payload: the single place that maps a topic
+/// name to a payload type for the snapshot (server) and the live store (browser).
+#[derive(Debug, Clone)]
+pub enum ViewEvent {
+    Stocks(Tick),
+    Scores(GameUpdate),
+    Feed(NewPost),
+    Monitor(Sample),
+    Notice(NewNotice),
+}
+
+impl ViewEvent {
+    /// Parses `data` for `topic`; `Ok(None)` for topics no view shows.
+    pub fn parse(topic: &str, data: &str) -> Result<Option<ViewEvent>, PayloadError> {
+        Ok(Some(match topic {
+            topic::STOCKS => ViewEvent::Stocks(Tick::parse(data)?),
+            topic::SCORES => ViewEvent::Scores(GameUpdate::parse(data)?),
+            topic::FEED => ViewEvent::Feed(NewPost::parse(data)?),
+            topic::MONITOR => ViewEvent::Monitor(Sample::parse(data)?),
+            topic::NOTIFICATIONS => ViewEvent::Notice(NewNotice::parse(data)?),
+            _ => return Ok(None),
+        }))
+    }
+}
+
 impl Snapshot {
     /// Applies one event. Events of topics no view shows only advance `id`. Payloads that do not
     /// parse are reported and leave the state unchanged (the server validated them, so this
@@ -115,20 +140,30 @@ impl Snapshot {
         if id <= self.id {
             return Ok(());
         }
-        self.id = id;
-        match topic {
-            topic::STOCKS => {
-                self.stocks.apply(&Tick::parse(data)?);
-            }
-            topic::SCORES => {
-                self.scores.apply(&GameUpdate::parse(data)?);
-            }
-            topic::FEED => self.feed.apply(id, &NewPost::parse(data)?),
-            topic::MONITOR => self.monitor.apply(&Sample::parse(data)?),
-            topic::NOTIFICATIONS => self.notifications.apply(id, &NewNotice::parse(data)?),
-            _ => {}
+        let parsed = ViewEvent::parse(topic, data);
+        self.advance(id, parsed.as_ref().ok().and_then(Option::as_ref));
+        parsed.map(drop)
+    }
+
+    /// Applies an event already parsed (or `None`: nothing a view shows) and moves `id` to it.
+    /// The hub parses outside its lock and calls this under it.
+    pub fn advance(&mut self, id: u64, event: Option<&ViewEvent>) {
+        if id <= self.id {
+            return;
         }
-        Ok(())
+        self.id = id;
+        match event {
+            Some(ViewEvent::Stocks(tick)) => {
+                self.stocks.apply(tick);
+            }
+            Some(ViewEvent::Scores(update)) => {
+                self.scores.apply(update);
+            }
+            Some(ViewEvent::Feed(post)) => self.feed.apply(id, post),
+            Some(ViewEvent::Monitor(sample)) => self.monitor.apply(sample),
+            Some(ViewEvent::Notice(notice)) => self.notifications.apply(id, notice),
+            None => {}
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use super::log::StoredEvent;
 use super::stats::Stats;
 use super::subscription::{Replay, Subscription};
 use super::HubConfig;
-use crate::event::{Snapshot, Topic};
+use crate::event::{Snapshot, Topic, ViewEvent};
 use crate::sse::frame;
 
 /// One published event, with its SSE frame encoded once and shared by every subscriber.
@@ -117,10 +117,16 @@ impl Core {
 
     /// Makes a durable batch visible: history, snapshot, then every subscriber's queue.
     pub fn commit(&self, events: &[Arc<Event>]) {
+        // Parsing is the costly part of updating the snapshot; it needs no lock, so it happens
+        // before the lock that every subscriber and the fan-out wait on.
+        let parsed: Vec<Option<ViewEvent>> = events
+            .iter()
+            .map(|ev| ViewEvent::parse(ev.topic.as_str(), &ev.data).ok().flatten())
+            .collect();
         let mut st = self.lock();
-        for ev in events {
+        for (ev, view) in events.iter().zip(&parsed) {
             st.history.push(ev.clone());
-            let _ = st.snapshot.apply(ev.id, ev.topic.as_str(), &ev.data);
+            st.snapshot.advance(ev.id, view.as_ref());
             st.latest.insert(ev.topic.clone(), ev.clone());
         }
         let mut delivered = 0;

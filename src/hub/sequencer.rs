@@ -5,14 +5,13 @@
 //! the async runtime means a slow disk slows publishers, never streams.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::core::{Core, Event};
 use super::log::{EventLog, StoredEvent};
 use super::{HubConfig, PublishError};
-use crate::event::Topic;
+use crate::event::{now_ms, Topic};
 
 /// The most publishes written in one transaction.
 const MAX_BATCH: usize = 1024;
@@ -47,12 +46,6 @@ pub fn spawn(
         .name("pulse-sequencer".into())
         .spawn(move || run(log, commands, core, last_id, config))
         .expect("the OS refused to start the sequencer thread");
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn run(

@@ -14,10 +14,9 @@ use leptos::prelude::*;
 use leptos::server_fn::error::ServerFnError;
 
 use crate::event::scores::Game;
-use crate::event::topic::{FEED, MONITOR, NOTIFICATIONS, SCORES, STOCKS};
 use crate::event::{
     feed, FeedState, GameUpdate, MonitorState, NewNotice, NewPost, Notice, NotificationsState,
-    Payload, Post, Quote, Sample, ScoresState, Snapshot, StocksState, Tick,
+    Post, Quote, ScoresState, Snapshot, StocksState, Tick, ViewEvent,
 };
 
 /// The connection badge's states (`data-state` on `data-testid="connection"`).
@@ -335,16 +334,14 @@ impl LiveStore {
             return;
         }
         self.last_id.set(id);
-        let applied = match topic {
-            STOCKS => Tick::parse(data).map(|t| self.stocks.apply(&t)),
-            SCORES => GameUpdate::parse(data).map(|u| self.scores.apply(&u)),
-            FEED => NewPost::parse(data).map(|p| self.feed.apply(id, &p)),
-            MONITOR => Sample::parse(data).map(|s| self.monitor.update(|m| m.apply(&s))),
-            NOTIFICATIONS => NewNotice::parse(data).map(|n| self.notifications.apply(id, &n)),
-            _ => Ok(()),
-        };
-        if applied.is_err() {
-            self.decode_errors.update(|n| *n += 1);
+        match ViewEvent::parse(topic, data) {
+            Ok(Some(ViewEvent::Stocks(t))) => self.stocks.apply(&t),
+            Ok(Some(ViewEvent::Scores(u))) => self.scores.apply(&u),
+            Ok(Some(ViewEvent::Feed(p))) => self.feed.apply(id, &p),
+            Ok(Some(ViewEvent::Monitor(s))) => self.monitor.update(|m| m.apply(&s)),
+            Ok(Some(ViewEvent::Notice(n))) => self.notifications.apply(id, &n),
+            Ok(None) => {}
+            Err(_) => self.decode_errors.update(|n| *n += 1),
         }
     }
 
@@ -392,6 +389,7 @@ pub async fn fetch_snapshot() -> Result<Snapshot, ServerFnError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::topic::{FEED, MONITOR, NOTIFICATIONS, SCORES, STOCKS};
 
     #[test]
     fn store_applies_ticks_like_the_pure_state_and_skips_old_ids() {
