@@ -41,14 +41,15 @@ async fn publish(
         .await
         .map_err(|_| ApiError::TooLarge { limit })?;
     let data = validate_payload(&topic, &bytes).map_err(ApiError::BadPayload)?;
-    let is_post = topic.as_str() == FEED;
+    // Only posts are needed after the publish (for the posts table); other payloads move.
+    let post = (topic.as_str() == FEED).then(|| data.clone());
     let id = state
         .hub
-        .publish(topic, data.clone())
+        .publish(topic, data)
         .await
         .map_err(ApiError::Unavailable)?;
-    if is_post {
-        super::feed::keep(&state.posts, id, &data).await;
+    if let Some(post) = post {
+        super::feed::keep(&state.posts, id, &post).await;
     }
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "id": id }))))
 }
