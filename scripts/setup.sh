@@ -47,14 +47,24 @@ else
   (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
 
-if [[ -x "$CHROMIUM" ]]; then
-  say "chromium: present at $CHROMIUM"
+# Debian packages the tests drive: Chromium (Playwright), redis-server and nginx (the
+# scale-out tests start their own on free ports; a Redis already on 6379 is never touched).
+MISSING=()
+[[ -x "$CHROMIUM" ]] || MISSING+=(chromium)
+command -v redis-server >/dev/null || MISSING+=(redis-server)
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || MISSING+=(nginx)
+if [[ ${#MISSING[@]} -eq 0 ]]; then
+  say "chromium, redis-server, nginx: present"
 else
-  say "installing Debian's chromium (the browser the Playwright tests drive)"
+  say "installing Debian packages: ${MISSING[*]}"
   SUDO=""
   if [[ "$(id -u)" -ne 0 ]]; then SUDO=sudo; fi
   $SUDO apt-get update
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y "${MISSING[@]}"
+  # The nginx package starts a system nginx on port 80; the tests run their own.
+  if [[ " ${MISSING[*]} " == *" nginx "* ]]; then
+    $SUDO systemctl disable --now nginx 2>/dev/null || $SUDO service nginx stop 2>/dev/null || true
+  fi
 fi
 
 # cargo-leptos finds wasm-bindgen on PATH; if missing it tries GitHub, which fails here.

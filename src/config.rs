@@ -106,6 +106,19 @@ pub struct Config {
     #[arg(long, env = "PULSE_FEED_POSTS_PER_MINUTE", default_value_t = 6.0)]
     pub feed_posts_per_minute: f64,
 
+    /// Redis to share one event stream between several instances, e.g.
+    /// `redis://127.0.0.1:6379/0`. Unset: one process with the embedded SQLite log.
+    #[arg(long, env = "PULSE_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key Pulse uses (several deployments can share one Redis).
+    #[arg(long, env = "PULSE_REDIS_PREFIX", default_value = "pulse")]
+    pub redis_prefix: String,
+
+    /// This instance's name on /monitor and in logs (default: hostname:port).
+    #[arg(long, env = "PULSE_INSTANCE")]
+    pub instance: Option<String>,
+
     /// Posts a client may make in a quick burst before the per-minute rate applies.
     #[arg(long, env = "PULSE_FEED_BURST", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub feed_burst: u32,
@@ -122,5 +135,23 @@ impl Config {
 
     pub fn token_path(&self) -> PathBuf {
         self.data_dir.join("publish-token")
+    }
+
+    /// Where the Redis backend keeps the highest id this instance has seen.
+    pub fn high_water_path(&self) -> PathBuf {
+        self.data_dir.join("redis-high-water")
+    }
+
+    /// `--instance`, or `hostname:port` for the address this process listens on.
+    pub fn instance_name(&self, port: u16) -> String {
+        if let Some(name) = self.instance.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            return name.chars().take(64).collect();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "pulse".into());
+        format!("{host}:{port}")
     }
 }

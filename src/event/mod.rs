@@ -5,6 +5,7 @@
 //! Nothing here touches tokio, a socket or a database: it compiles to wasm unchanged.
 
 pub mod feed;
+pub mod id;
 pub mod monitor;
 pub mod notifications;
 pub mod payload;
@@ -15,6 +16,7 @@ pub mod topic;
 use serde::{Deserialize, Serialize};
 
 pub use feed::{FeedState, NewPost, Post};
+pub use id::{BadEventId, EventId};
 pub use monitor::{MonitorState, Sample};
 pub use notifications::{NewNotice, Notice, NotificationsState};
 pub use payload::Payload;
@@ -95,7 +97,7 @@ pub fn now_ms() -> i64 {
 pub struct Snapshot {
     /// The id of the newest event reflected here (0 before the first event). The page's stream
     /// subscribes with `since=id`, so nothing is missed and nothing is applied twice.
-    pub id: u64,
+    pub id: EventId,
     pub stocks: StocksState,
     #[serde(default)]
     pub scores: ScoresState,
@@ -136,7 +138,7 @@ impl Snapshot {
     /// Applies one event. Events of topics no view shows only advance `id`. Payloads that do not
     /// parse are reported and leave the state unchanged (the server validated them, so this
     /// means a version mismatch, not user error).
-    pub fn apply(&mut self, id: u64, topic: &str, data: &str) -> Result<(), PayloadError> {
+    pub fn apply(&mut self, id: EventId, topic: &str, data: &str) -> Result<(), PayloadError> {
         if id <= self.id {
             return Ok(());
         }
@@ -147,7 +149,7 @@ impl Snapshot {
 
     /// Applies an event already parsed (or `None`: nothing a view shows) and moves `id` to it.
     /// The hub parses outside its lock and calls this under it.
-    pub fn advance(&mut self, id: u64, event: Option<&ViewEvent>) {
+    pub fn advance(&mut self, id: EventId, event: Option<&ViewEvent>) {
         if id <= self.id {
             return;
         }
@@ -159,9 +161,9 @@ impl Snapshot {
             Some(ViewEvent::Scores(update)) => {
                 self.scores.apply(update);
             }
-            Some(ViewEvent::Feed(post)) => self.feed.apply(id, post),
+            Some(ViewEvent::Feed(post)) => self.feed.apply(id.get(), post),
             Some(ViewEvent::Monitor(sample)) => self.monitor.apply(sample),
-            Some(ViewEvent::Notice(notice)) => self.notifications.apply(id, notice),
+            Some(ViewEvent::Notice(notice)) => self.notifications.apply(id.get(), notice),
             None => {}
         }
     }
@@ -205,16 +207,16 @@ mod tests {
     #[test]
     fn snapshot_ignores_events_it_already_has() {
         let mut s = Snapshot::default();
-        s.apply(5, "stocks", r#"{"symbol":"ACME","price":10}"#)
+        s.apply(EventId::new(5), "stocks", r#"{"symbol":"ACME","price":10}"#)
             .unwrap();
-        s.apply(5, "stocks", r#"{"symbol":"ACME","price":99}"#)
+        s.apply(EventId::new(5), "stocks", r#"{"symbol":"ACME","price":99}"#)
             .unwrap();
-        s.apply(4, "stocks", r#"{"symbol":"ACME","price":98}"#)
+        s.apply(EventId::new(4), "stocks", r#"{"symbol":"ACME","price":98}"#)
             .unwrap();
-        assert_eq!(s.id, 5);
+        assert_eq!(s.id, EventId::new(5));
         assert_eq!(s.stocks.quotes["ACME"].price, 10.0);
         assert_eq!(s.stocks.quotes["ACME"].ticks, 1);
-        s.apply(6, "orders", r#"{"x":1}"#).unwrap();
-        assert_eq!(s.id, 6);
+        s.apply(EventId::new(6), "orders", r#"{"x":1}"#).unwrap();
+        assert_eq!(s.id, EventId::new(6));
     }
 }

@@ -69,6 +69,9 @@ pub struct Sample {
     /// Present when the sample comes from Pulse's own sampler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hub: Option<HubFigures>,
+    /// The Pulse instance that sampled its host (`--instance`); absent from other publishers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 fn percent(name: &str, v: f64) -> Result<(), String> {
@@ -106,6 +109,9 @@ impl Payload for Sample {
 
     fn check(&self) -> Result<(), String> {
         percent("cpu", self.cpu)?;
+        if self.instance.as_ref().is_some_and(|i| i.chars().count() > 64) {
+            return Err("instance is longer than 64 characters".into());
+        }
         if self.cores.len() > MAX_CORES {
             return Err(format!(
                 "cores lists {} values; at most {MAX_CORES}",

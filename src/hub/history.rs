@@ -4,26 +4,27 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::core::Event;
+use crate::event::EventId;
 
 pub struct History {
     events: VecDeque<Arc<Event>>,
     capacity: usize,
     /// Every id up to and including this one has left the window (or was never in it), so a
     /// client asking to resume from an older id cannot be served exactly.
-    evicted_through: u64,
+    evicted_through: EventId,
 }
 
 impl History {
     /// A window seeded with `events` (oldest first) that were read back from the log; anything
     /// before the first of them counts as evicted.
-    pub fn new(capacity: usize, seed: Vec<Arc<Event>>, last_id: u64) -> History {
+    pub fn new(capacity: usize, seed: Vec<Arc<Event>>, last_id: EventId) -> History {
         let capacity = capacity.max(1);
-        let evicted_through = seed.first().map_or(last_id, |e| e.id - 1);
+        let evicted_through = seed.first().map_or(last_id, |e| e.id.prev());
         let mut events: VecDeque<_> = seed.into();
         while events.len() > capacity {
             events.pop_front();
         }
-        let evicted_through = events.front().map_or(evicted_through, |e| e.id - 1);
+        let evicted_through = events.front().map_or(evicted_through, |e| e.id.prev());
         History {
             events,
             capacity,
@@ -49,13 +50,21 @@ impl History {
         }
     }
 
+    /// Forgets everything up to `through`: those ids can no longer be replayed exactly.
+    pub fn discontinuity(&mut self, through: EventId) {
+        while self.events.front().is_some_and(|e| e.id <= through) {
+            self.events.pop_front();
+        }
+        self.evicted_through = self.evicted_through.max(through);
+    }
+
     /// Whether every event after `since` is still here.
-    pub fn covers(&self, since: u64) -> bool {
+    pub fn covers(&self, since: EventId) -> bool {
         since >= self.evicted_through
     }
 
     /// Events after `since` that `wanted` accepts, oldest first.
-    pub fn after(&self, since: u64, wanted: impl Fn(&Event) -> bool) -> Vec<Arc<Event>> {
+    pub fn after(&self, since: EventId, wanted: impl Fn(&Event) -> bool) -> Vec<Arc<Event>> {
         let start = self.events.partition_point(|e| e.id <= since);
         self.events
             .range(start..)
@@ -75,30 +84,39 @@ mod tests {
     use crate::event::Topic;
 
     fn ev(id: u64) -> Arc<Event> {
-        Arc::new(Event::new(id, Topic::parse("t").unwrap(), "{}".into(), 0))
+        Arc::new(Event::new(
+            EventId::new(id),
+            Topic::parse("t").unwrap(),
+            "{}".into(),
+            0,
+        ))
+    }
+
+    fn id(n: u64) -> EventId {
+        EventId::new(n)
     }
 
     #[test]
     fn window_is_bounded_and_remembers_what_it_dropped() {
-        let mut h = History::new(3, vec![], 0);
-        assert!(h.covers(0));
+        let mut h = History::new(3, vec![], id(0));
+        assert!(h.covers(id(0)));
         for id in 1..=5 {
             h.push(ev(id));
         }
         assert_eq!(h.len(), 3);
-        assert!(!h.covers(1));
-        assert!(h.covers(2));
-        let ids: Vec<_> = h.after(2, |_| true).iter().map(|e| e.id).collect();
+        assert!(!h.covers(id(1)));
+        assert!(h.covers(id(2)));
+        let ids: Vec<_> = h.after(id(2), |_| true).iter().map(|e| e.id.get()).collect();
         assert_eq!(ids, [3, 4, 5]);
-        assert!(h.after(5, |_| true).is_empty());
+        assert!(h.after(id(5), |_| true).is_empty());
     }
 
     #[test]
     fn expiry_by_age_counts_as_eviction() {
-        let mut h = History::new(10, vec![], 0);
+        let mut h = History::new(10, vec![], id(0));
         for id in 1..=4 {
             h.push(Arc::new(Event::new(
-                id,
+                EventId::new(id),
                 Topic::parse("t").unwrap(),
                 "{}".into(),
                 id as i64 * 100,
@@ -106,17 +124,32 @@ mod tests {
         }
         h.expire(250);
         assert_eq!(h.len(), 2);
-        assert!(!h.covers(1));
-        assert!(h.covers(2));
+        assert!(!h.covers(id(1)));
+        assert!(h.covers(id(2)));
     }
 
     #[test]
     fn seeded_window_starts_after_the_log_tail() {
-        let h = History::new(10, vec![ev(41), ev(42)], 42);
-        assert!(!h.covers(39));
-        assert!(h.covers(40));
-        let empty = History::new(10, vec![], 42);
-        assert!(empty.covers(42));
-        assert!(!empty.covers(41));
+        let h = History::new(10, vec![ev(41), ev(42)], id(42));
+        assert!(!h.covers(id(39)));
+        assert!(h.covers(id(40)));
+        let empty = History::new(10, vec![], id(42));
+        assert!(empty.covers(id(42)));
+        assert!(!empty.covers(id(41)));
+    }
+
+    #[test]
+    fn a_discontinuity_forgets_what_came_before_it() {
+        let mut h = History::new(10, vec![], id(0));
+        for n in 1..=3 {
+            h.push(ev(n));
+        }
+        h.discontinuity(id(1000));
+        assert_eq!(h.len(), 0);
+        assert!(!h.covers(id(3)), "an id from before the loss must reset");
+        assert!(h.covers(id(1000)));
+        h.push(ev(1001));
+        let ids: Vec<_> = h.after(id(1000), |_| true).iter().map(|e| e.id.get()).collect();
+        assert_eq!(ids, [1001]);
     }
 }

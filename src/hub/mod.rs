@@ -1,54 +1,81 @@
-//! The event hub: one ordered log of events across all topics, fanned out to every subscriber.
+//! The event hub: one ordered stream of events across all topics, fanned out to every
+//! subscriber, on one instance or many.
 //!
 //! ```text
-//!  publish() ──► command queue ──► sequencer thread ──► EventLog::append (durable, one tx per batch)
-//!   (await ack)      (bounded)       assigns ids,            │
-//!                                    encodes frames once     ▼
-//!                                                    Core::commit (under one lock):
-//!                                                      history window, snapshot, fan-out
-//!                                                      to each subscriber's bounded queue
+//!  publish() ──► Broker::publish ──► backend mints the id, stores durably ──► ack (the id)
+//!                                          │
+//!               every instance's tail ◄────┘  (local: the sequencer thread;
+//!                      │                        redis: XREAD on the shared stream)
+//!                      ▼
+//!              Core::commit (under one lock): history window, snapshot, fan-out
+//!              to each subscriber's bounded queue, and Pulse's own consumers (posts table)
 //! ```
 //!
-//! - **Ids** are assigned by the single sequencer, continue from [`EventLog::last_id`] after a
-//!   restart, and are never reused (an id whose batch failed to write is skipped, not retried).
-//! - **Frames** are encoded once per event ([`Event::frame`]) and shared by every subscriber.
-//! - **Acknowledgement** happens only after [`EventLog::append`] returned, so a 202 means durable.
-//! - **Lag**: each subscriber has a bounded queue ([`HubConfig::queue`]). A subscriber whose
-//!   queue is full is dropped from the fan-out and its stream ends after the events already
-//!   queued, so the client resumes by `Last-Event-ID` and replays exactly what it missed. Nothing
-//!   is skipped silently, and one slow reader never delays the others or grows memory.
-//! - **Replay** comes from the in-memory history window; an id older than the window (or newer
-//!   than anything published) gets a reset instead, telling the client to re-snapshot.
+//! ## Why the seam is a broker
+//! A storage interface (append / read back) is enough for one process, but not for several:
+//! what instances must share is the *order* and the *feed*, not only the bytes. So the backend
+//! ([`broker::Broker`]) mints ids when it stores an event and feeds every instance's fan-out
+//! from its own log through a [`broker::Tail`] — publishing instance included. That is the shape
+//! of centrifuge's `Broker` (publish returns a stream position; publications arrive through a
+//! handler) and Mercure's `Transport`. Consequences:
+//! - **Same ids everywhere.** There is one minting point per stream (the local sequencer, or
+//!   Redis), so a client resumes on any instance with its `Last-Event-ID`.
+//! - **Derived state is fed from committed events**, never from publish paths: the snapshot, the
+//!   replay window and the feed's posts table are built from what the tail delivers, so every
+//!   instance derives the same state.
+//! - **Acknowledgement** means durable in the backend *and* committed on this instance, so a
+//!   publisher that reads its own instance right after the 202 sees its event.
+//!
+//! Backends ([`backend`]): `local` (sequencer + SQLite, the default), `memory` (tests; several
+//! hubs can share one), `redis` (Redis Streams, `--redis-url`).
+//!
+//! ## Ids never go back
+//! [`EventId`]s are strictly increasing and never reused. The local log keeps its high-water mark
+//! in the same transaction as the events. The Redis backend jumps past every id any instance
+//! has seen when it finds the stream lost or rolled back, and declares a
+//! [`broker::Tail::discontinuity`]: a client holding an older id gets `reset`, never a replay
+//! with a hole in it.
+//!
+//! ## Lag and replay
+//! Each subscriber has a bounded queue ([`HubConfig::queue`]). A subscriber whose queue is full
+//! is dropped from the fan-out and its stream ends after the events already queued, so the
+//! client resumes by `Last-Event-ID` and replays exactly what it missed. Nothing is skipped
+//! silently, and one slow reader never delays the others or grows memory. Replay comes from the
+//! in-memory window; an id older than the window (or newer than anything published) gets a
+//! reset instead, telling the client to re-snapshot.
 
+pub mod backend;
+pub mod broker;
 mod core;
 mod history;
-mod log;
-mod sequencer;
 pub mod stats;
 mod subscription;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot};
-
+pub use self::backend::log::{EventLog, LogError};
+pub use self::broker::{BackendHealth, Broker, BrokerError, StoredEvent};
 pub use self::core::Event;
-pub use self::log::{EventLog, LogError, StoredEvent};
 pub use self::stats::Stats;
 pub use self::subscription::{Replay, Subscription};
 
-use crate::event::{Snapshot, Topic};
-use sequencer::Command;
+use crate::event::{EventId, Snapshot, Topic};
+
+/// How long a publish waits for this instance's tail to show the event it stored, and a resume
+/// from an id this instance has not seen yet waits before answering `reset`. Only a shared
+/// backend ever waits: locally the tail runs before the acknowledgement.
+const TAIL_WAIT: Duration = Duration::from_secs(5);
 
 /// Sizes of the hub's bounded buffers.
 #[derive(Debug, Clone, Copy)]
 pub struct HubConfig {
-    /// Events kept in memory for replay (and the count the log retains).
+    /// Events kept in memory for replay (and the count the backend retains).
     pub history: usize,
     /// Per-subscriber queue, in events. When full, that subscriber is cut off (see module docs).
     pub queue: usize,
-    /// Events older than this leave the history and the log (`None`: count limit only).
-    pub max_age: Option<std::time::Duration>,
+    /// Events older than this leave the history and the backend (`None`: count limit only).
+    pub max_age: Option<Duration>,
 }
 
 impl Default for HubConfig {
@@ -61,20 +88,29 @@ impl Default for HubConfig {
     }
 }
 
-/// Why a publish did not happen.
+/// Why a publish did not happen. The messages are what clients see: they never carry paths
+/// or backend error text (those are logged where they happen).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublishError {
     /// The hub is shutting down; the publisher should retry against the next instance.
     ShuttingDown,
     /// The durable log refused the write (disk full, I/O error); the event was not stored.
-    Storage(String),
+    Storage,
+    /// The shared backend (Redis) is unreachable; nothing was stored.
+    Unavailable,
 }
 
 impl std::fmt::Display for PublishError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PublishError::ShuttingDown => write!(f, "the server is shutting down; retry shortly"),
-            PublishError::Storage(e) => write!(f, "the event could not be stored: {e}"),
+            PublishError::Storage => {
+                write!(f, "the event could not be stored; nothing was published, retry shortly")
+            }
+            PublishError::Unavailable => write!(
+                f,
+                "the event store is unreachable; nothing was published, retry shortly"
+            ),
         }
     }
 }
@@ -85,56 +121,54 @@ impl std::error::Error for PublishError {}
 #[derive(Clone)]
 pub struct Hub {
     core: Arc<core::Core>,
-    /// Commands for the sequencer. Bounded (4096): when publishers outrun the disk, `publish`
-    /// waits here instead of queueing without limit.
-    commands: mpsc::Sender<Command>,
+    broker: Arc<dyn Broker>,
 }
 
 impl Hub {
-    /// Opens the hub over `log`: seeds the history window and the snapshot from the log's newest
-    /// events, then starts the sequencer thread.
-    pub fn open(log: Box<dyn EventLog>, config: HubConfig) -> Result<Hub, LogError> {
-        let recent = log.recent(config.history)?;
-        let last_id = log.last_id();
-        let core = Arc::new(core::Core::new(config, last_id, recent));
-        let (tx, rx) = mpsc::channel(4096);
-        sequencer::spawn(log, rx, core.clone(), last_id, config);
-        if let (Some(age), Ok(rt)) = (config.max_age, tokio::runtime::Handle::try_current()) {
-            // Age-based retention must also run when nothing is published.
-            let commands = tx.clone();
-            let every = (age / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
-            rt.spawn(async move {
-                let mut tick = tokio::time::interval(every);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tick.tick().await;
-                    if commands.send(Command::Maintain).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        Ok(Hub { core, commands: tx })
+    /// Opens the hub over `broker`: the backend seeds the replay window and the snapshot from
+    /// its newest events, then feeds every commit.
+    pub async fn open(broker: Arc<dyn Broker>, config: HubConfig) -> Result<Hub, BrokerError> {
+        let core = Arc::new(core::Core::new(config));
+        broker
+            .start(broker::Tail { core: core.clone() })
+            .await?;
+        Ok(Hub { core, broker })
     }
 
-    /// Publishes one already-validated event and waits until it is durable; returns its id.
-    pub async fn publish(&self, topic: Topic, data: String) -> Result<u64, PublishError> {
+    /// Publishes one already-validated event and waits until it is durable and committed on
+    /// this instance; returns its id.
+    pub async fn publish(&self, topic: Topic, data: String) -> Result<EventId, PublishError> {
         let started = Instant::now();
-        let (ack, done) = oneshot::channel();
-        self.commands
-            .send(Command::Publish { topic, data, ack })
-            .await
-            .map_err(|_| PublishError::ShuttingDown)?;
-        let result = done.await.map_err(|_| PublishError::ShuttingDown)?;
-        if result.is_ok() {
-            self.core.stats.ack_latency.observe(started.elapsed());
+        let id = self.broker.publish(topic, data).await?;
+        if self.broker.shared() && !self.core.wait_for(id, TAIL_WAIT).await {
+            // Stored, so acknowledged; this instance's tail is just slow to show it.
+            tracing::warn!("event {id} is stored but this instance's tail has not caught up");
         }
-        result
+        self.core.stats.ack_latency.observe(started.elapsed());
+        Ok(id)
     }
 
     /// Subscribes to `topics`, replaying what came after `since` (see [`Replay`]).
-    pub fn subscribe(&self, topics: Vec<Topic>, since: Option<u64>) -> Subscription {
-        core::Core::subscribe(&self.core, topics, since)
+    pub async fn subscribe(&self, topics: Vec<Topic>, since: Option<EventId>) -> Subscription {
+        self.wait_for_resume(since).await;
+        core::Core::subscribe(&self.core, topics, since, false)
+    }
+
+    /// Like [`Self::subscribe`], for Pulse's own consumers (the feed recorder): not counted as
+    /// an open stream.
+    pub async fn observe(&self, topics: Vec<Topic>, since: Option<EventId>) -> Subscription {
+        self.wait_for_resume(since).await;
+        core::Core::subscribe(&self.core, topics, since, true)
+    }
+
+    /// With a shared backend, an id newer than this instance has seen may come from a client
+    /// that was just on another instance: give the tail a moment before deciding on `reset`.
+    async fn wait_for_resume(&self, since: Option<EventId>) {
+        if let Some(since) = since {
+            if self.broker.shared() && since > self.core.last_id() {
+                self.core.wait_for(since, TAIL_WAIT).await;
+            }
+        }
     }
 
     /// The state every view shows, with the id it is current to.
@@ -147,21 +181,35 @@ impl Hub {
         self.core.latest(topic)
     }
 
+    /// The newest id committed on this instance.
+    pub fn last_id(&self) -> EventId {
+        self.core.last_id()
+    }
+
+    /// Waits until this instance has committed `id`; false if `limit` passed first.
+    pub async fn wait_for(&self, id: EventId, limit: Duration) -> bool {
+        self.core.wait_for(id, limit).await
+    }
+
     pub fn stats(&self) -> &Stats {
         &self.core.stats
     }
 
-    /// Live figures for `/metrics`: (subscribers, history length, last id).
-    pub fn gauges(&self) -> (usize, usize, u64) {
+    pub fn health(&self) -> BackendHealth {
+        self.broker.health()
+    }
+
+    /// Live figures for `/metrics`: (open streams, history length, last id).
+    pub fn gauges(&self) -> (usize, usize, EventId) {
         self.core.gauges()
     }
 
-    /// Stops accepting publishes, lets the sequencer write everything already queued, and waits
-    /// for the log to be closed. Publishes after this fail with [`PublishError::ShuttingDown`].
+    /// Stops accepting publishes, lets the backend store everything already accepted, and
+    /// releases it. Publishes after this fail with [`PublishError::ShuttingDown`].
     pub async fn shutdown(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.commands.send(Command::Stop(tx)).await.is_ok() {
-            let _ = rx.await;
-        }
+        self.broker.shutdown().await;
     }
 }
+
+#[cfg(test)]
+mod tests;

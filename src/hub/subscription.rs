@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::core::{Core, Event};
+use crate::event::EventId;
 
 /// What a new subscriber gets before live events.
 #[derive(Debug)]
@@ -16,7 +17,7 @@ pub enum Replay {
     /// The requested id is older than the history window (or newer than any event), so the
     /// client cannot be caught up event by event: it must re-snapshot. `latest` is the id the
     /// live events that follow continue from.
-    Reset { latest: u64 },
+    Reset { latest: EventId },
 }
 
 /// A live subscription. Dropping it unsubscribes.

@@ -317,7 +317,7 @@ impl LiveStore {
     pub fn new(snapshot: &Snapshot) -> LiveStore {
         LiveStore {
             status: RwSignal::new(ConnectionState::Connecting),
-            last_id: RwSignal::new(snapshot.id),
+            last_id: RwSignal::new(snapshot.id.get()),
             decode_errors: RwSignal::new(0),
             stocks: StocksStore::new(&snapshot.stocks),
             scores: ScoresStore::new(&snapshot.scores),
@@ -354,7 +354,7 @@ impl LiveStore {
         self.notifications
             .recent
             .set(snapshot.notifications.recent.clone());
-        self.last_id.set(snapshot.id);
+        self.last_id.set(snapshot.id.get());
     }
 }
 
@@ -390,6 +390,7 @@ pub async fn fetch_snapshot() -> Result<Snapshot, ServerFnError> {
 mod tests {
     use super::*;
     use crate::event::topic::{FEED, MONITOR, NOTIFICATIONS, SCORES, STOCKS};
+    use crate::event::EventId;
 
     #[test]
     fn store_applies_ticks_like_the_pure_state_and_skips_old_ids() {
@@ -397,7 +398,7 @@ mod tests {
         owner.set();
         let mut snapshot = Snapshot::default();
         snapshot
-            .apply(1, STOCKS, r#"{"symbol":"ZED","price":5}"#)
+            .apply(EventId::new(1), STOCKS, r#"{"symbol":"ZED","price":5}"#)
             .unwrap();
         let store = LiveStore::new(&snapshot);
         let mut expected = snapshot.clone();
@@ -408,7 +409,7 @@ mod tests {
             (4, "not json"),
         ] {
             store.apply(id, STOCKS, json);
-            let _ = expected.apply(id, STOCKS, json);
+            let _ = expected.apply(EventId::new(id), STOCKS, json);
         }
         assert_eq!(store.last_id.get_untracked(), 4);
         assert_eq!(store.decode_errors.get_untracked(), 1);
@@ -442,7 +443,7 @@ mod tests {
         ];
         for (id, topic, json) in events {
             store.apply(id, topic, json);
-            let _ = expected.apply(id, topic, json);
+            let _ = expected.apply(EventId::new(id), topic, json);
         }
         assert_eq!(store.decode_errors.get_untracked(), 1);
         assert_eq!(store.scores.ids.get_untracked(), ["g1"]);

@@ -39,9 +39,9 @@ fn client_ip(parts: Option<&Parts>) -> IpAddr {
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
 }
 
-fn signed_in(state: &AppState, parts: Option<&Parts>) -> Option<String> {
+async fn signed_in(state: &AppState, parts: Option<&Parts>) -> Option<String> {
     let id = Sessions::from_headers(&parts?.headers)?;
-    state.sessions.valid(&id).then_some(id)
+    state.sessions.is_valid(&id).await.then_some(id)
 }
 
 fn set_cookie(value: String) {
@@ -111,7 +111,9 @@ async fn sign_in_inner(secret: String) -> Result<(), ScoreError> {
     if !(by_token || by_password) {
         return Err(ScoreError::WrongSecret);
     }
-    let id = state.sessions.create();
+    let id = state.sessions.start().await.map_err(|_| {
+        ScoreError::Unavailable("sign-in cannot be recorded right now; try again shortly".into())
+    })?;
     set_cookie(session::set_cookie(&id, state.config.cookie_secure));
     Ok(())
 }
@@ -119,14 +121,14 @@ async fn sign_in_inner(secret: String) -> Result<(), ScoreError> {
 pub async fn sign_out() -> Result<(), ScoreError> {
     let state = state();
     if let Some(id) = parts().and_then(|p| Sessions::from_headers(&p.headers)) {
-        state.sessions.end(&id);
+        state.sessions.finish(&id).await;
     }
     set_cookie(session::clear_cookie(state.config.cookie_secure));
     Ok(())
 }
 
 pub async fn scorekeeper_status() -> Result<bool, ScoreError> {
-    Ok(signed_in(&state(), parts().as_ref()).is_some())
+    Ok(signed_in(&state(), parts().as_ref()).await.is_some())
 }
 
 fn score(field: &str, raw: &str) -> Result<Option<u32>, ScoreError> {
@@ -154,7 +156,7 @@ async fn update_game_inner(
     play: String,
 ) -> Result<u64, ScoreError> {
     let state = state();
-    if signed_in(&state, parts().as_ref()).is_none() {
+    if signed_in(&state, parts().as_ref()).await.is_none() {
         return Err(ScoreError::NotSignedIn);
     }
     let id = game.trim().to_owned();
@@ -202,7 +204,7 @@ async fn update_game_inner(
             let _ = state.hub.publish(topic, notice).await;
         }
     }
-    Ok(event_id)
+    Ok(event_id.get())
 }
 
 async fn create_post_inner(author: String, text: String) -> Result<u64, FeedError> {
@@ -224,11 +226,11 @@ async fn create_post_inner(author: String, text: String) -> Result<u64, FeedErro
     let topic = Topic::parse(FEED).expect("built-in topic name is valid");
     let id = state
         .hub
-        .publish(topic, data.clone())
+        .publish(topic, data)
         .await
         .map_err(|e| FeedError::Unavailable(unavailable(e)))?;
-    super::feed::keep(&state.posts, id, &data).await;
-    Ok(id)
+    state.recorder.stored(id).await;
+    Ok(id.get())
 }
 
 async fn older_posts_inner(before: u64) -> Result<Vec<Post>, FeedError> {

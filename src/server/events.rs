@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::AppState;
 use crate::error::ApiError;
-use crate::event::Topic;
+use crate::event::{EventId, Topic};
 use crate::hub::{Replay, Subscription};
 use crate::sse::frame;
 
@@ -71,10 +71,12 @@ pub fn parse_topics(list: Option<&str>) -> Result<Vec<Topic>, ApiError> {
     Ok(topics)
 }
 
-fn parse_id(raw: &str, source: &str) -> Result<u64, ApiError> {
-    raw.trim()
-        .parse()
-        .map_err(|_| ApiError::BadEventId(format!("{source} {raw:?} is not an event id")))
+fn parse_id(raw: &str, source: &str) -> Result<EventId, ApiError> {
+    raw.parse().map_err(|e| {
+        // Quoted with a bound, so a long header does not come back whole.
+        let shown: String = raw.chars().take(32).collect();
+        ApiError::BadEventId(format!("{source} {shown:?} is not valid: {e}"))
+    })
 }
 
 async fn events(
@@ -92,7 +94,7 @@ async fn events(
         (None, Some(s)) => Some(parse_id(s, "since")?),
         (None, None) => None,
     };
-    let mut sub = state.hub.subscribe(topics, since);
+    let mut sub = state.hub.subscribe(topics, since).await;
     let mut head = VecDeque::new();
     head.push_back(Bytes::from(frame::retry(state.config.retry_ms)));
     match sub.take_replay() {

@@ -28,7 +28,10 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::event::feed::FEED_WINDOW;
 use crate::event::{Post, Snapshot};
-use crate::hub::{Hub, HubConfig, LogError};
+use crate::hub::backend::local::LocalBroker;
+use crate::hub::backend::redis::{RedisBroker, RedisLink, RedisOptions};
+use crate::hub::{Broker, BrokerError, Hub, HubConfig, LogError};
+use crate::sources::leader::Leadership;
 use crate::storage::{OpenMode, PostStore, SqliteLog};
 
 /// How long shutdown waits for connections to finish after streams were told to end.
@@ -45,6 +48,12 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The feed's posts table (kept beyond the event history).
     pub posts: PostStore,
+    /// How far the posts table is (publishers of a post wait for it).
+    pub recorder: feed::Recorder,
+    /// This instance's name (`--instance`), shown on /monitor.
+    pub instance: Arc<str>,
+    /// Whether the simulators run on this instance now (one instance at a time).
+    pub leading: Arc<std::sync::atomic::AtomicBool>,
     /// The newest posts stored before this start, to fill the feed's window when the event
     /// history no longer holds them (see [`AppState::snapshot`]).
     pub feed_seed: Arc<Vec<Post>>,
@@ -78,8 +87,12 @@ impl FromRef<AppState> for LeptosOptions {
 /// Why the server could not start. Each message says what to do.
 #[derive(Debug)]
 pub enum StartError {
-    /// The event log or the posts file could not be opened (exit code 3).
+    /// The event log could not be opened (exit code 3).
     Storage(LogError),
+    /// The posts table could not be opened or caught up (exit code 3).
+    Posts(String),
+    /// Redis (`--redis-url`) could not be reached or read at start (exit code 5).
+    Redis(String),
     /// The publish token could not be read or created (exit code 4).
     Token(String),
     /// A flag has an unusable value (exit code 2).
@@ -93,8 +106,9 @@ impl StartError {
         match self {
             StartError::Serve(_) => 1,
             StartError::Config(_) => 2,
-            StartError::Storage(_) => 3,
+            StartError::Storage(_) | StartError::Posts(_) => 3,
             StartError::Token(_) => 4,
+            StartError::Redis(_) => 5,
         }
     }
 }
@@ -103,6 +117,8 @@ impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StartError::Storage(e) => write!(f, "event log: {e}"),
+            StartError::Posts(e) => write!(f, "posts table: {e}"),
+            StartError::Redis(e) => write!(f, "redis: {e}"),
             StartError::Token(e) => write!(f, "publish token: {e}"),
             StartError::Config(e) => write!(f, "configuration: {e}"),
             StartError::Serve(e) => write!(f, "server: {e}"),
@@ -150,55 +166,101 @@ pub async fn serve(
         ))
     })?;
     let token = auth::resolve_token(&config).map_err(StartError::Token)?;
-    let mode = if config.fresh_log {
-        OpenMode::Fresh
-    } else {
-        OpenMode::Existing
+    let hub_config = HubConfig {
+        history: config.history as usize,
+        queue: config.queue as usize,
+        max_age: (config.retention_secs > 0).then(|| Duration::from_secs(config.retention_secs)),
     };
-    let log =
-        SqliteLog::open(&config.log_path(), config.sync, mode).map_err(StartError::Storage)?;
-    let hub = Hub::open(
-        Box::new(log),
-        HubConfig {
-            history: config.history as usize,
-            queue: config.queue as usize,
-            max_age: (config.retention_secs > 0)
-                .then(|| Duration::from_secs(config.retention_secs)),
-        },
-    )
-    .map_err(StartError::Storage)?;
+    let port = listener.local_addr().map_or(0, |a| a.port());
+    let instance: Arc<str> = config.instance_name(port).into();
+    let redis = match config.redis_url.as_deref() {
+        Some(url) => Some(
+            RedisLink::connect(url)
+                .await
+                .map_err(|e| StartError::Redis(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let broker: Arc<dyn Broker> = match &redis {
+        Some(link) => Arc::new(RedisBroker::new(
+            link.clone(),
+            hub_config,
+            RedisOptions {
+                prefix: config.redis_prefix.clone(),
+                high_water: config.high_water_path(),
+            },
+        )),
+        None => {
+            let mode = if config.fresh_log {
+                OpenMode::Fresh
+            } else {
+                OpenMode::Existing
+            };
+            let log = SqliteLog::open(&config.log_path(), config.sync, mode)
+                .map_err(StartError::Storage)?;
+            Arc::new(LocalBroker::new(Box::new(log), hub_config))
+        }
+    };
+    let hub = Hub::open(broker, hub_config).await.map_err(|e| match e {
+        BrokerError::Storage(e) => StartError::Storage(LogError(e)),
+        BrokerError::Unreachable(e) => StartError::Redis(e),
+    })?;
 
-    let posts = PostStore::open(&config.posts_path())
-        .map_err(|e| StartError::Storage(LogError(e.to_string())))?;
-    let caught_up =
-        feed::catch_up(&hub, &posts).map_err(|e| StartError::Storage(LogError(e.to_string())))?;
+    let cancel = CancellationToken::new();
+    let posts = PostStore::open(&config.posts_path()).map_err(|e| StartError::Posts(e.to_string()))?;
+    let (recorder, caught_up) = feed::Recorder::start(hub.clone(), posts.clone(), cancel.clone())
+        .await
+        .map_err(|e| StartError::Posts(e.to_string()))?;
     if caught_up > 0 {
         tracing::info!("feed: stored {caught_up} posts from the event log");
     }
     let feed_seed = posts
         .page(None, FEED_WINDOW)
-        .map_err(|e| StartError::Storage(LogError(e.to_string())))?;
+        .map_err(|e| StartError::Posts(e.to_string()))?;
 
-    let cancel = CancellationToken::new();
     let mut sources = Vec::new();
-    if let Some(sim) = stocks {
-        sources.push(tokio::spawn(sim.run(hub.clone(), cancel.clone())));
-    }
-    if let Some(sampler) = sampler {
+    if let Some(mut sampler) = sampler {
+        // Every instance samples its own host.
+        sampler.set_instance(&instance);
         sources.push(tokio::spawn(sampler.run(hub.clone(), cancel.clone())));
     }
-    if let Some(sim) = games {
-        sources.push(tokio::spawn(sim.run(hub.clone(), cancel.clone())));
-    }
+    let leadership = match &redis {
+        Some(link) => Leadership::lease(link.clone(), &config.redis_prefix, &instance),
+        None => Leadership::Alone,
+    };
+    let sim_hub = hub.clone();
+    let simulators = move |term: CancellationToken| {
+        let mut tasks = Vec::new();
+        if let Some(sim) = stocks.clone() {
+            tasks.push(tokio::spawn(sim.run(sim_hub.clone(), term.clone())));
+        }
+        if let Some(sim) = games.clone() {
+            tasks.push(tokio::spawn(sim.run(sim_hub.clone(), term.clone())));
+        }
+        tasks
+    };
+    let leading = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    sources.push(tokio::spawn(leadership.run(
+        cancel.clone(),
+        leading.clone(),
+        simulators,
+    )));
 
+    let sessions = match &redis {
+        Some(link) => session::Sessions::shared(link.clone(), &config.redis_prefix),
+        None => session::Sessions::default(),
+    };
     let state = AppState {
         leptos,
         hub: hub.clone(),
         token: token.into(),
         shutdown: cancel.clone(),
         posts,
+        recorder,
+        instance,
+        leading,
         feed_seed: Arc::new(feed_seed),
-        sessions: session::Sessions::default(),
+        sessions,
         post_limit: limit::RateLimiter::new(config.feed_posts_per_minute, config.feed_burst),
         sign_in_limit: limit::RateLimiter::new(SIGN_IN_PER_MINUTE, SIGN_IN_BURST),
         config: Arc::new(config),
@@ -229,6 +291,6 @@ pub async fn serve(
         let _ = task.await;
     }
     hub.shutdown().await;
-    tracing::info!("event log flushed and closed");
+    tracing::info!("event backend flushed and closed");
     result
 }

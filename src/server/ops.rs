@@ -4,7 +4,7 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
@@ -17,9 +17,28 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
+/// 200 while this instance can take publishes; 503 while its backend cannot (Redis
+/// unreachable), so a load balancer's health check steers publishers elsewhere. Open streams
+/// keep running either way.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let (_, _, last_id) = state.hub.gauges();
-    axum::Json(serde_json::json!({ "status": "ok", "last_id": last_id }))
+    let backend = state.hub.health();
+    let mut body = serde_json::json!({
+        "status": if backend.up { "ok" } else { "unavailable" },
+        "last_id": last_id,
+        "backend": backend.kind,
+        "instance": &*state.instance,
+        "simulators": state.leading.load(std::sync::atomic::Ordering::Relaxed),
+    });
+    if backend.kind == "redis" {
+        body["redis"] = (if backend.up { "up" } else { "down" }).into();
+    }
+    let status = if backend.up {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body))
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -1,13 +1,20 @@
 //! Scorekeeper sessions: a random id in an `HttpOnly`, `SameSite=Strict` cookie, looked up in a
-//! table kept in memory. Nothing about the session is in the cookie itself, so it cannot be
-//! forged or extended by the browser; a restart signs everyone out, which is fine for a
-//! scorekeeper and keeps secrets off the disk.
+//! table. Nothing about the session is in the cookie itself, so it cannot be forged or extended
+//! by the browser.
+//!
+//! One process keeps the table in memory (a restart signs everyone out, which is fine for a
+//! scorekeeper and keeps secrets off the disk). With `--redis-url` the table is in Redis
+//! (`<prefix>:session:<id>`, expiring with the session), so a sign-in on one instance is valid
+//! on every instance behind the load balancer. If Redis is unreachable, sessions read as signed
+//! out (fail closed) and sign-in reports the outage.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
+
+use crate::hub::backend::redis::RedisLink;
 
 /// The cookie's name.
 pub const COOKIE: &str = "pulse_scorekeeper";
@@ -21,19 +28,74 @@ const MAX_SESSIONS: usize = 10_000;
 pub struct Sessions {
     /// id → when it expires. A `std` mutex: each use is one map operation, never across an await.
     inner: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Where sessions live when several instances share them.
+    redis: Option<(RedisLink, String)>,
 }
 
+/// Sign-in could not be recorded (the shared session store is unreachable).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionStoreDown;
+
 impl Sessions {
+    /// Sessions shared through Redis under `prefix`.
+    pub fn shared(link: RedisLink, prefix: &str) -> Sessions {
+        Sessions {
+            redis: Some((link, format!("{prefix}:session:"))),
+            ..Sessions::default()
+        }
+    }
+
+    /// Starts a session; returns its id.
+    pub async fn start(&self) -> Result<String, SessionStoreDown> {
+        let Some((link, prefix)) = &self.redis else {
+            return Ok(self.create());
+        };
+        let id = new_id();
+        let set: redis::RedisResult<()> = link
+            .query(
+                redis::cmd("SET")
+                    .arg(format!("{prefix}{id}"))
+                    .arg(1)
+                    .arg("EX")
+                    .arg(TTL.as_secs()),
+            )
+            .await;
+        set.map(|_| id).map_err(|e| {
+            tracing::error!("session store: cannot record a sign-in: {e}");
+            SessionStoreDown
+        })
+    }
+
+    /// Whether `id` is a live session (false when the shared store cannot say).
+    pub async fn is_valid(&self, id: &str) -> bool {
+        let Some((link, prefix)) = &self.redis else {
+            return self.valid(id);
+        };
+        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return false;
+        }
+        let n: redis::RedisResult<u64> = link
+            .query(redis::cmd("EXISTS").arg(format!("{prefix}{id}")))
+            .await;
+        n.is_ok_and(|n| n == 1)
+    }
+
+    /// Ends a session everywhere.
+    pub async fn finish(&self, id: &str) {
+        let Some((link, prefix)) = &self.redis else {
+            return self.end(id);
+        };
+        let _: redis::RedisResult<u64> =
+            link.query(redis::cmd("DEL").arg(format!("{prefix}{id}"))).await;
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts a session; returns its id (32 random bytes, hex).
+    /// Starts an in-memory session; returns its id.
     pub fn create(&self) -> String {
-        use rand::RngCore;
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let id = new_id();
         let now = Instant::now();
         let mut map = self.lock();
         map.retain(|_, exp| *exp > now);
@@ -66,6 +128,14 @@ impl Sessions {
             .find(|(name, _)| *name == COOKIE)
             .map(|(_, value)| value.trim().to_owned())
     }
+}
+
+/// A session id: 32 random bytes, hex.
+fn new_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The `Set-Cookie` value that stores `id`: not readable by scripts (`HttpOnly`), never sent on

@@ -30,6 +30,8 @@ const ALERT_HYSTERESIS: f64 = 5.0;
 pub struct Sampler {
     period: Duration,
     alerts: Alerts,
+    /// Which instance's host this is, on every sample.
+    instance: Option<String>,
 }
 
 impl Sampler {
@@ -59,7 +61,13 @@ impl Sampler {
         Ok(Some(Sampler {
             period: Duration::from_millis(ms),
             alerts: Alerts::new(config.alert_cpu, config.alert_memory),
+            instance: None,
         }))
+    }
+
+    /// Labels every sample with this instance's name.
+    pub fn set_instance(&mut self, name: &str) {
+        self.instance = Some(name.to_owned());
     }
 
     pub async fn run(mut self, hub: Hub, stop: CancellationToken) {
@@ -95,14 +103,15 @@ impl Sampler {
             };
             host = back;
             sample.hub = Some(events.read(&hub));
+            sample.instance.clone_from(&self.instance);
             for notice in self.alerts.check(sample.cpu, sample.mem_pct()) {
                 let data = serde_json::to_string(&notice).expect("a notice always serializes");
-                if hub.publish(notifications.clone(), data).await.is_err() {
+                if super::stopped(hub.publish(notifications.clone(), data).await) {
                     return;
                 }
             }
             let data = serde_json::to_string(&sample).expect("a sample always serializes");
-            if hub.publish(monitor.clone(), data).await.is_err() {
+            if super::stopped(hub.publish(monitor.clone(), data).await) {
                 return; // shutting down
             }
         }
@@ -215,6 +224,7 @@ impl Host {
             processes: self.sys.processes().len() as u64,
             uptime: System::uptime().unwrap_or(0),
             hub: None,
+            instance: None,
         }
     }
 }

@@ -250,6 +250,7 @@ pub fn final_notice(game: &Game) -> NewNotice {
     }
 }
 
+#[derive(Clone)]
 pub struct Simulator {
     games: usize,
     period: Duration,
@@ -290,7 +291,7 @@ impl Simulator {
             };
             for u in updates {
                 let data = serde_json::to_string(&u).expect("an update always serializes");
-                if hub.publish(scores.clone(), data).await.is_err() {
+                if super::stopped(hub.publish(scores.clone(), data).await) {
                     return; // shutting down
                 }
                 if u.status == Some(GameStatus::Final) {
@@ -298,7 +299,7 @@ impl Simulator {
                     if let Some(game) = game {
                         let notice = serde_json::to_string(&final_notice(&game))
                             .expect("a notice always serializes");
-                        if hub.publish(notifications.clone(), notice).await.is_err() {
+                        if super::stopped(hub.publish(notifications.clone(), notice).await) {
                             return;
                         }
                     }

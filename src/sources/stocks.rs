@@ -19,6 +19,7 @@ use crate::hub::Hub;
 /// A one-tick move larger than this (percent) is news: it goes out as a notification.
 pub const BIG_MOVE_PCT: f64 = 3.0;
 
+#[derive(Clone)]
 pub struct Simulator {
     symbols: Vec<String>,
     period: Duration,
@@ -92,12 +93,12 @@ impl Simulator {
                 price,
             };
             let data = serde_json::to_string(&tick).expect("a Tick always serializes");
-            if hub.publish(topic.clone(), data).await.is_err() {
+            if super::stopped(hub.publish(topic.clone(), data).await) {
                 return; // shutting down
             }
             if let Some(notice) = big_move(&tick.symbol, before, price) {
                 let data = serde_json::to_string(&notice).expect("a notice always serializes");
-                if hub.publish(notifications.clone(), data).await.is_err() {
+                if super::stopped(hub.publish(notifications.clone(), data).await) {
                     return;
                 }
             }

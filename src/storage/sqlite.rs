@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::event::EventId;
 use crate::hub::{EventLog, LogError, StoredEvent};
 
 /// How hard a commit waits for the disk.
@@ -103,8 +104,8 @@ impl SqliteLog {
 }
 
 impl EventLog for SqliteLog {
-    fn last_id(&self) -> u64 {
-        self.last_id
+    fn last_id(&self) -> EventId {
+        EventId::new(self.last_id)
     }
 
     fn recent(&self, limit: usize) -> Result<Vec<StoredEvent>, LogError> {
@@ -115,7 +116,7 @@ impl EventLog for SqliteLog {
         let rows = stmt
             .query_map([limit as i64], |r| {
                 Ok(StoredEvent {
-                    id: r.get::<_, i64>(0)? as u64,
+                    id: EventId::new(r.get::<_, i64>(0)? as u64),
                     topic: r.get(1)?,
                     data: r.get(2)?,
                     at_ms: r.get(3)?,
@@ -146,24 +147,24 @@ impl EventLog for SqliteLog {
                 .map_err(|e| err(&path, "cannot write", e))?;
             for e in batch {
                 insert
-                    .execute(params![e.id as i64, e.topic, e.data, e.at_ms])
+                    .execute(params![e.id.get() as i64, e.topic, e.data, e.at_ms])
                     .map_err(|e| err(&path, "cannot write", e))?;
             }
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('last_id', ?1)
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [last.id as i64],
+                [last.id.get() as i64],
             )
             .map_err(|e| err(&path, "cannot write", e))?;
         }
         tx.commit().map_err(|e| err(&path, "cannot commit", e))?;
-        self.last_id = last.id;
+        self.last_id = last.id.get();
         Ok(())
     }
 
     fn trim(
         &mut self,
-        through_id: u64,
+        through_id: EventId,
         before_ms: i64,
         max_rows: usize,
     ) -> Result<usize, LogError> {
@@ -173,7 +174,7 @@ impl EventLog for SqliteLog {
                 "DELETE FROM events WHERE id IN (
                      SELECT id FROM events WHERE id <= ?1 OR at_ms < ?2 ORDER BY id LIMIT ?3
                  )",
-                params![through_id as i64, before_ms, max_rows as i64],
+                params![through_id.get() as i64, before_ms, max_rows as i64],
             )
             .map_err(|e| err(&self.path, "cannot trim", e))
     }
@@ -185,7 +186,7 @@ mod tests {
 
     fn ev(id: u64) -> StoredEvent {
         StoredEvent {
-            id,
+            id: EventId::new(id),
             topic: "t".into(),
             data: format!("{{\"n\":{id}}}"),
             at_ms: 1,
@@ -198,13 +199,13 @@ mod tests {
         let path = dir.path().join("events.db");
         {
             let mut log = SqliteLog::open(&path, Sync::Normal, OpenMode::Existing).unwrap();
-            assert_eq!(log.last_id(), 0);
+            assert_eq!(log.last_id(), EventId::ZERO);
             log.append(&[ev(1), ev(2), ev(3)]).unwrap();
-            assert_eq!(log.trim(3, 0, 2).unwrap(), 2, "bounded by max_rows");
-            assert_eq!(log.trim(3, 0, 2).unwrap(), 1);
+            assert_eq!(log.trim(EventId::new(3), 0, 2).unwrap(), 2, "bounded by max_rows");
+            assert_eq!(log.trim(EventId::new(3), 0, 2).unwrap(), 1);
         }
         let log = SqliteLog::open(&path, Sync::Normal, OpenMode::Existing).unwrap();
-        assert_eq!(log.last_id(), 3);
+        assert_eq!(log.last_id(), EventId::new(3));
         assert!(log.recent(10).unwrap().is_empty());
     }
 
@@ -218,8 +219,8 @@ mod tests {
             e.at_ms = at;
         }
         log.append(&events).unwrap();
-        assert_eq!(log.trim(0, 250, 100).unwrap(), 2);
-        let ids: Vec<_> = log.recent(10).unwrap().iter().map(|e| e.id).collect();
+        assert_eq!(log.trim(EventId::ZERO, 250, 100).unwrap(), 2);
+        let ids: Vec<_> = log.recent(10).unwrap().iter().map(|e| e.id.get()).collect();
         assert_eq!(ids, [3, 4]);
     }
 
@@ -229,7 +230,7 @@ mod tests {
         let mut log =
             SqliteLog::open(&dir.path().join("e.db"), Sync::Normal, OpenMode::Existing).unwrap();
         log.append(&(1..=5).map(ev).collect::<Vec<_>>()).unwrap();
-        let ids: Vec<_> = log.recent(3).unwrap().iter().map(|e| e.id).collect();
+        let ids: Vec<_> = log.recent(3).unwrap().iter().map(|e| e.id.get()).collect();
         assert_eq!(ids, [3, 4, 5]);
     }
 
@@ -246,7 +247,7 @@ mod tests {
             .unwrap()
             .starts_with(b"this is not sqlite"));
         let log = SqliteLog::open(&path, Sync::Normal, OpenMode::Fresh).unwrap();
-        assert_eq!(log.last_id(), 0);
+        assert_eq!(log.last_id(), EventId::ZERO);
         let kept = std::fs::read_dir(dir.path())
             .unwrap()
             .filter_map(|e| e.ok())

@@ -31,6 +31,11 @@ pub struct PulseProcess {
 impl PulseProcess {
     /// Starts the binary on `port` with `dir` as data dir and waits until `/healthz` answers.
     pub async fn start(dir: &Path, port: u16) -> PulseProcess {
+        PulseProcess::start_with(dir, port, &[]).await
+    }
+
+    /// Like [`Self::start`], with more environment variables (they win over the defaults).
+    pub async fn start_with(dir: &Path, port: u16, env: &[(&str, &str)]) -> PulseProcess {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_pulse"))
             .env("LEPTOS_SITE_ADDR", addr.to_string())
@@ -39,6 +44,7 @@ impl PulseProcess {
             .env("PULSE_PUBLISH_TOKEN", TOKEN)
             .env("PULSE_STOCKS_RATE", "0")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -54,6 +60,10 @@ impl PulseProcess {
             assert!(Instant::now() < deadline, "pulse did not start on {addr}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     /// SIGKILL: no shutdown code runs at all.

@@ -1,15 +1,9 @@
-//! The interface a durable event log implements. SQLite (`storage::sqlite`) is the default; a
-//! Redis Streams backend can implement the same four calls.
+//! The storage interface under the local backend: an append-only file the sequencer writes.
+//! SQLite (`storage::sqlite`) implements it. (Several instances share a *broker*, not a log:
+//! see [`crate::hub::broker`].)
 
-/// An event as the log stores it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredEvent {
-    pub id: u64,
-    pub topic: String,
-    pub data: String,
-    /// Unix time in milliseconds when the sequencer accepted it (for age-based retention).
-    pub at_ms: i64,
-}
+pub use crate::hub::broker::StoredEvent;
+use crate::event::EventId;
 
 /// Why the log failed; shown to operators as is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +22,7 @@ impl std::error::Error for LogError {}
 pub trait EventLog: Send + 'static {
     /// The highest id ever appended — including ids since trimmed away — or 0 for a new log.
     /// New ids continue after it, which is what makes ids never reused across restarts.
-    fn last_id(&self) -> u64;
+    fn last_id(&self) -> EventId;
 
     /// The newest `limit` events, oldest first: the history window and the snapshot are rebuilt
     /// from them at start.
@@ -41,6 +35,6 @@ pub trait EventLog: Send + 'static {
     /// accepted before `before_ms` (Unix ms; 0 = no age limit), and returns how many it
     /// deleted. Bounded so that retention, which runs between batches on the sequencer, never
     /// holds up publishes for long; a full `max_rows` means "call again".
-    fn trim(&mut self, through_id: u64, before_ms: i64, max_rows: usize)
+    fn trim(&mut self, through_id: EventId, before_ms: i64, max_rows: usize)
         -> Result<usize, LogError>;
 }

@@ -1,5 +1,6 @@
-//! The single writer: takes publish commands in arrival order, gives them ids, writes each batch
-//! to the log in one transaction (group commit), then commits it to the hub and acknowledges.
+//! The local backend's single writer: takes publish commands in arrival order, gives them ids,
+//! writes each batch to the log in one transaction (group commit), then hands it to the hub's
+//! tail and acknowledges.
 //!
 //! It runs on its own OS thread because the log's calls block (SQLite fsync); keeping them off
 //! the async runtime means a slow disk slows publishers, never streams.
@@ -8,10 +9,11 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::core::{Core, Event};
 use super::log::{EventLog, StoredEvent};
-use super::{HubConfig, PublishError};
-use crate::event::{now_ms, Topic};
+use crate::event::{now_ms, EventId, Topic};
+use crate::hub::broker::Tail;
+use crate::hub::core::Event;
+use crate::hub::{HubConfig, PublishError};
 
 /// The most publishes written in one transaction.
 const MAX_BATCH: usize = 1024;
@@ -27,7 +29,7 @@ pub enum Command {
     Publish {
         topic: Topic,
         data: String,
-        ack: oneshot::Sender<Result<u64, PublishError>>,
+        ack: oneshot::Sender<Result<EventId, PublishError>>,
     },
     /// Run retention now (sent periodically when an age limit is set).
     Maintain,
@@ -38,21 +40,21 @@ pub enum Command {
 pub fn spawn(
     log: Box<dyn EventLog>,
     commands: mpsc::Receiver<Command>,
-    core: Arc<Core>,
-    last_id: u64,
+    tail: Tail,
+    last_id: EventId,
     config: HubConfig,
 ) {
     std::thread::Builder::new()
         .name("pulse-sequencer".into())
-        .spawn(move || run(log, commands, core, last_id, config))
+        .spawn(move || run(log, commands, tail, last_id, config))
         .expect("the OS refused to start the sequencer thread");
 }
 
 fn run(
     mut log: Box<dyn EventLog>,
     mut commands: mpsc::Receiver<Command>,
-    core: Arc<Core>,
-    mut last_id: u64,
+    tail: Tail,
+    mut last_id: EventId,
     config: HubConfig,
 ) {
     let mut batches = 0u64;
@@ -80,7 +82,7 @@ fn run(
         }
         if pending.is_empty() {
             if maintain {
-                trim_backlog = retain(log.as_mut(), &core, last_id, &config);
+                trim_backlog = retain(log.as_mut(), &tail, last_id, &config);
             }
             continue;
         }
@@ -88,14 +90,14 @@ fn run(
         let mut events = Vec::with_capacity(pending.len());
         let mut acks = Vec::with_capacity(pending.len());
         for (topic, data, ack) in pending {
-            last_id += 1;
+            last_id = last_id.next();
             events.push(Arc::new(Event::new(last_id, topic, data, at_ms)));
             acks.push(ack);
         }
         let stored: Vec<StoredEvent> = events.iter().map(|e| e.stored()).collect();
         match log.append(&stored) {
             Ok(()) => {
-                core.commit(&events);
+                tail.commit(&events);
                 for (ack, ev) in acks.into_iter().zip(&events) {
                     let _ = ack.send(Ok(ev.id));
                 }
@@ -105,20 +107,16 @@ fn run(
                     "event log write failed, {} publishes refused: {e}",
                     acks.len()
                 );
-                core.stats
-                    .storage_errors
-                    .fetch_add(acks.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                tail.count_storage_errors(acks.len() as u64);
                 for ack in acks {
-                    let _ = ack.send(Err(PublishError::Storage(e.to_string())));
+                    let _ = ack.send(Err(PublishError::Storage));
                 }
             }
         }
         batches += 1;
-        core.stats
-            .batches
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tail.count_batch();
         if maintain || trim_backlog || batches.is_multiple_of(TRIM_EVERY) {
-            trim_backlog = retain(log.as_mut(), &core, last_id, &config);
+            trim_backlog = retain(log.as_mut(), &tail, last_id, &config);
         }
     }
     // Refuse what is still queued, then close the log before answering Stop, so the caller
@@ -137,13 +135,13 @@ fn run(
 
 /// One bounded retention pass over the log (count and age) and the in-memory window (age;
 /// its count bound holds on every push). Returns whether rows are left for another pass.
-fn retain(log: &mut dyn EventLog, core: &Core, last_id: u64, config: &HubConfig) -> bool {
-    let through_id = last_id.saturating_sub(config.history as u64);
+fn retain(log: &mut dyn EventLog, tail: &Tail, last_id: EventId, config: &HubConfig) -> bool {
+    let through_id = EventId::new(last_id.get().saturating_sub(config.history as u64));
     let before_ms = config
         .max_age
         .map_or(0, |age| now_ms() - age.as_millis() as i64);
     if before_ms > 0 {
-        core.expire(before_ms);
+        tail.expire(before_ms);
     }
     match log.trim(through_id, before_ms, TRIM_ROWS) {
         Ok(deleted) => deleted == TRIM_ROWS,
