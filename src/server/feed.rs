@@ -82,21 +82,29 @@ impl Run {
     /// One subscription's replay, stored. Returns how many posts it stored.
     async fn catch_up(&mut self) -> Result<usize, PostsError> {
         let mut sub = self.hub.observe(vec![feed_topic()], Some(self.since)).await;
-        let posts: Vec<Post> = match sub.take_replay() {
-            Replay::Events(events) => events.iter().filter_map(|e| post(e)).collect(),
+        let (posts, through) = match sub.take_replay() {
+            Replay::Events(events) => (events.iter().filter_map(|e| post(e)).collect(), None),
             // The table is older than the history (or ahead of a stream that was lost): keep
-            // what the window shows.
-            Replay::Reset { .. } => self
-                .hub
-                .snapshot()
-                .feed
-                .posts
-                .into_iter()
-                .filter(|p| p.id > self.since.get())
-                .collect(),
+            // what the window shows. Nothing older can be recovered, so the table now counts
+            // as current to `latest`: the follower resumes from there instead of asking again.
+            Replay::Reset { latest } => {
+                let posts: Vec<Post> = self
+                    .hub
+                    .snapshot()
+                    .feed
+                    .posts
+                    .into_iter()
+                    .filter(|p| p.id > self.since.get())
+                    .collect();
+                (posts, Some(latest))
+            }
         };
         let n = posts.len();
         self.write(posts).await?;
+        if let Some(latest) = through {
+            self.since = self.since.max(latest);
+            self.stored.send_replace(self.since);
+        }
         Ok(n)
     }
 
