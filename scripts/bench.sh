@@ -91,10 +91,12 @@ build_tools
 ensure_venv
 
 SERVERS=()
+SKIPPED=""
 for s in $BENCH_SERVERS; do
   why="$(server_missing "$s")"
   if [[ -n "$why" ]]; then
     say "skipping $s: $why"
+    SKIPPED+="$s: $why"$'\n'
   else
     SERVERS+=("$s")
   fi
@@ -112,11 +114,21 @@ run() { # server scenario load-args...
   [[ "$server" == pulse ]] && auth=(--token "$TOKEN")
   local stream=()
   [[ "$scenario" != publish ]] && stream=(--stream "$(stream_url "$server")")
-  if ! taskset -c 1 "$LOAD" "$scenario" --label "$server" --pid "$(cat "$PIDFILE")" \
+  local rc=0
+  taskset -c 1 "$LOAD" "$scenario" --label "$server" --pid "$(cat "$PIDFILE")" \
     "${stream[@]}" --publish "$(publish_url "$server")" "${auth[@]}" \
-    --pad "$BENCH_PAD" --seconds "$BENCH_SECONDS" --clk-tck "$(getconf CLK_TCK)" "$@" >>"$RESULTS"; then
-    say "$server / $scenario: the load tool failed (its line in the results says why)"
+    --pad "$BENCH_PAD" --seconds "$BENCH_SECONDS" --clk-tck "$(getconf CLK_TCK)" "$@" \
+    >"$WORK/one.json" 2>"$WORK/one.err" || rc=$?
+  cat "$WORK/one.err" >&2
+  if [[ -s "$WORK/one.json" ]]; then
+    cat "$WORK/one.json" >>"$RESULTS"
+  else # refused its arguments or crashed: keep the reason for the table's notes
+    local why
+    why="$(tail -1 "$WORK/one.err" 2>/dev/null | tr -d '"\\' | tr -c '[:print:]' ' ')"
+    printf '{"scenario":"%s","label":"%s","error":"load tool exit %s: %s"}\n' \
+      "$scenario" "$server" "$rc" "$why" >>"$RESULTS"
   fi
+  [[ $rc -eq 0 ]] || say "$server / $scenario: the load tool failed (exit $rc; see the table's notes)"
   stop_server
 }
 
@@ -158,6 +170,6 @@ done
 mkdir -p "$BENCH_OUT"
 cp "$RESULTS" "$BENCH_OUT/results.jsonl"
 export BENCH_COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo +changes)"
-export BENCH_SERVERS_RUN="${SERVERS[*]}" BENCH_PULSE_SYNC BENCH_SMOKE="${BENCH_SMOKE:-0}"
+export BENCH_SERVERS_RUN="${SERVERS[*]}" BENCH_SKIPPED="$SKIPPED" BENCH_PULSE_SYNC BENCH_SMOKE="${BENCH_SMOKE:-0}"
 "$VENV/bin/python" "$ROOT/bench/report.py" "$RESULTS" "$BENCH_OUT"
 "$VENV/bin/python" "$ROOT/bench/chart.py" "$BENCH_OUT/bench.json" "$BENCH_OUT/ratios.png"

@@ -10,7 +10,7 @@
 //! ```
 //! `latency`, `wide` and `stalled` are names for the same run as `fanout` (the sizes differ).
 //!
-//! Rules it keeps: loopback URLs only (anything else is refused); at most 19,500 connections in
+//! Rules it keeps: loopback URLs only (anything else is refused); at most 19,500 streams in
 //! one process (the machines allow 20,000 open files per process); every phase ends by its
 //! count or by `--seconds`, whichever comes first; SSE is parsed by the spec (`sse.rs`); each
 //! published event carries the publisher's send time (`_bns`, nanoseconds on this process's
@@ -33,8 +33,9 @@ use tokio::time::{sleep, sleep_until, timeout_at, Instant};
 
 use http::{Chunked, Conn, Framing, Publisher, Url};
 
-/// Open connections one process may hold (20,000 open files, less room for the rest).
-const MAX_CONNECTIONS: usize = 19_500;
+/// Streams one process may hold: the machines allow 20,000 open files per process, and the
+/// publishers, stdio and /proc reads need a few more.
+const MAX_STREAMS: usize = 19_500;
 /// Connection attempts in flight at once.
 const OPEN_CONCURRENCY: usize = 256;
 
@@ -128,22 +129,38 @@ fn parse_args() -> Result<Args, String> {
     if a.scenario != "publish" && a.stream.is_none() {
         return Err("--stream URL is required".into());
     }
-    let connections = if a.scenario == "publish" {
+    let streams = if a.scenario == "publish" {
         0
     } else {
         a.subscribers + a.stalled
     };
-    if connections + a.publishers > MAX_CONNECTIONS {
+    if streams > MAX_STREAMS {
         return Err(format!(
-            "{connections} streams + {} publishers: one process holds at most {MAX_CONNECTIONS} \
-             connections (20,000 open files); run several processes for more",
-            a.publishers
+            "{streams} streams: one process holds at most {MAX_STREAMS} (the machines allow \
+             20,000 open files per process); run several processes for more"
         ));
+    }
+    let files = streams + a.publishers + 64; // publishers, stdio, /proc reads, slack
+    if let Some(limit) = open_file_limit() {
+        if files as u64 > limit {
+            return Err(format!(
+                "{streams} streams and {} publishers need ~{files} open files; the limit is \
+                 {limit} (ulimit -n)",
+                a.publishers
+            ));
+        }
     }
     if a.events > 10_000_000 || !(a.rate >= 0.0 && a.rate.is_finite()) || a.pad > 60_000 {
         return Err("--events ≤ 10,000,000, --rate ≥ 0, --pad ≤ 60,000".into());
     }
     Ok(a)
+}
+
+/// This process's soft limit on open files, from /proc/self/limits (None when unlimited).
+fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 // ---------------------------------------------------------------------------------------------
