@@ -144,7 +144,12 @@ impl Config {
 
     /// `--instance`, or `hostname:port` for the address this process listens on.
     pub fn instance_name(&self, port: u16) -> String {
-        if let Some(name) = self.instance.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        if let Some(name) = self
+            .instance
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
             return name.chars().take(64).collect();
         }
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")

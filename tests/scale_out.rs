@@ -151,8 +151,15 @@ fn check(name: &str, got: &Received, acked: &[u64]) {
         "{name}: ids out of order or repeated"
     );
     let seen: std::collections::HashSet<u64> = got.ids.iter().copied().collect();
-    let missing: Vec<u64> = acked.iter().copied().filter(|id| !seen.contains(id)).collect();
-    assert!(missing.is_empty(), "{name}: lost acknowledged events {missing:?}");
+    let missing: Vec<u64> = acked
+        .iter()
+        .copied()
+        .filter(|id| !seen.contains(id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{name}: lost acknowledged events {missing:?}"
+    );
     assert_eq!(got.resets, 0, "{name}: was reset instead of resumed");
     println!(
         "{name}: {} acknowledged, {} received exactly once in order, {} connections",
@@ -178,7 +185,10 @@ async fn three_instances_serve_one_stream_with_the_same_ids() {
         assert_eq!(status, 202, "{body}");
         acked.push(body["id"].as_u64().unwrap());
     }
-    assert!(acked.windows(2).all(|w| w[0] < w[1]), "ids increase across instances: {acked:?}");
+    assert!(
+        acked.windows(2).all(|w| w[0] < w[1]),
+        "ids increase across instances: {acked:?}"
+    );
     for (i, sub) in subs.iter_mut().enumerate() {
         let events = sub.take(30, Duration::from_secs(10)).await;
         let ids = common::ids(&events);
@@ -188,18 +198,31 @@ async fn three_instances_serve_one_stream_with_the_same_ids() {
     }
     // Derived state is the same everywhere: a post made on instance 1 is in every snapshot,
     // and in instance 2's posts table (served as the page's older posts).
-    let (status, body) = publish(&cluster.base(1), "feed", r#"{"author":"ann","text":"hello from B"}"#).await;
+    let (status, body) = publish(
+        &cluster.base(1),
+        "feed",
+        r#"{"author":"ann","text":"hello from B"}"#,
+    )
+    .await;
     assert_eq!(status, 202, "{body}");
     let post_id = body["id"].as_u64().unwrap();
     for i in 0..3 {
-        let snap: serde_json::Value = reqwest::get(format!("{}/api/topics/feed/snapshot", cluster.base(i)))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(snap["id"].as_u64(), Some(post_id), "instance {i} is current");
-        assert_eq!(snap["state"]["posts"][0]["text"], "hello from B", "instance {i}");
+        let snap: serde_json::Value =
+            reqwest::get(format!("{}/api/topics/feed/snapshot", cluster.base(i)))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        assert_eq!(
+            snap["id"].as_u64(),
+            Some(post_id),
+            "instance {i} is current"
+        );
+        assert_eq!(
+            snap["state"]["posts"][0]["text"], "hello from B",
+            "instance {i}"
+        );
     }
     // A client that was on instance 0 resumes on instance 2 from its id.
     let url = format!("{}/api/events?topics={TOPIC}", cluster.base(2));
@@ -278,7 +301,11 @@ async fn sigkill_behind_nginx_loses_nothing() {
     assert_eq!(acked.len(), 150);
     target.store(*acked.last().unwrap(), Ordering::SeqCst);
     for (i, s) in subs.into_iter().enumerate() {
-        check(&format!("subscriber {i} through nginx"), &s.await.unwrap(), &acked);
+        check(
+            &format!("subscriber {i} through nginx"),
+            &s.await.unwrap(),
+            &acked,
+        );
     }
 }
 
@@ -305,14 +332,20 @@ async fn redis_restart_loses_nothing_acknowledged() {
     let (status, body) = publish(&cluster.base(0), TOPIC, r#"{"n":"lost"}"#).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"], "unavailable");
-    assert!(!body["detail"].as_str().unwrap().contains("127.0.0.1"), "no internals: {body}");
+    assert!(
+        !body["detail"].as_str().unwrap().contains("127.0.0.1"),
+        "no internals: {body}"
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (status, h) = health(&cluster.base(1)).await.expect("health answers");
         if status == 503 && h["redis"] == "down" {
             break;
         }
-        assert!(Instant::now() < deadline, "healthz never reported redis down: {h}");
+        assert!(
+            Instant::now() < deadline,
+            "healthz never reported redis down: {h}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Streams stay open through the outage (they get heartbeats, not an error).
@@ -320,7 +353,10 @@ async fn redis_restart_loses_nothing_acknowledged() {
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut n = 100;
     while acked.len() < 40 {
-        assert!(Instant::now() < deadline, "publishes never succeeded after the restart");
+        assert!(
+            Instant::now() < deadline,
+            "publishes never succeeded after the restart"
+        );
         let (status, body) = publish(&cluster.base(n % 2), TOPIC, &format!(r#"{{"n":{n}}}"#)).await;
         n += 1;
         if status == 202 {
@@ -331,7 +367,11 @@ async fn redis_restart_loses_nothing_acknowledged() {
         }
     }
     assert!(acked.windows(2).all(|w| w[0] < w[1]));
-    assert_eq!(acked[20], acked[19] + 1, "no id was skipped: Redis kept its data");
+    assert_eq!(
+        acked[20],
+        acked[19] + 1,
+        "no id was skipped: Redis kept its data"
+    );
     target.store(*acked.last().unwrap(), Ordering::SeqCst);
     check("subscriber on A", &sub_a.await.unwrap(), &acked);
     check("subscriber on B", &sub_b.await.unwrap(), &acked);
@@ -365,18 +405,30 @@ async fn flushed_redis_never_reuses_ids() {
     let (status, body) = publish(&cluster.base(0), TOPIC, r#"{"n":"after"}"#).await;
     assert_eq!(status, 202, "{body}");
     let after = body["id"].as_u64().unwrap();
-    assert!(after > highest, "id {after} after the flush is not above {highest}");
+    assert!(
+        after > highest,
+        "id {after} after the flush is not above {highest}"
+    );
     let (status, body) = publish(&cluster.base(1), TOPIC, r#"{"n":"after 2"}"#).await;
     assert_eq!(status, 202);
     assert_eq!(body["id"].as_u64(), Some(after + 1));
     for i in 0..2 {
         let url = format!("{}/api/events?topics={TOPIC}", cluster.base(i));
         let mut old = SseClient::connect(&url, Some(&before[2].to_string())).await;
-        let first = old.next_event(Duration::from_secs(5)).await.expect("an answer");
-        assert_eq!(first.event, "reset", "instance {i} must reset an id from before the flush");
+        let first = old
+            .next_event(Duration::from_secs(5))
+            .await
+            .expect("an answer");
+        assert_eq!(
+            first.event, "reset",
+            "instance {i} must reset an id from before the flush"
+        );
         // A client that has the new ids resumes exactly.
         let mut new = SseClient::connect(&url, Some(&after.to_string())).await;
-        let ev = new.next_event(Duration::from_secs(5)).await.expect("the next event");
+        let ev = new
+            .next_event(Duration::from_secs(5))
+            .await
+            .expect("the next event");
         assert_eq!(ev.id.as_deref(), Some((after + 1).to_string().as_str()));
     }
 }
@@ -392,7 +444,10 @@ async fn simulators_run_on_one_leader_and_fail_over() {
     let mut cluster = Cluster::start(
         &redis,
         2,
-        &[("PULSE_STOCKS_RATE", rate.as_str()), ("PULSE_STOCKS_SYMBOLS", "AAA,BBB")],
+        &[
+            ("PULSE_STOCKS_RATE", rate.as_str()),
+            ("PULSE_STOCKS_SYMBOLS", "AAA,BBB"),
+        ],
     )
     .await;
     let leader_of = |h: &[Option<(u16, serde_json::Value)>]| -> Vec<usize> {
@@ -404,7 +459,10 @@ async fn simulators_run_on_one_leader_and_fail_over() {
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     let leader = loop {
-        let h = vec![health(&cluster.base(0)).await, health(&cluster.base(1)).await];
+        let h = vec![
+            health(&cluster.base(0)).await,
+            health(&cluster.base(1)).await,
+        ];
         let leaders = leader_of(&h);
         assert!(leaders.len() <= 1, "two leaders at once");
         if let [l] = leaders[..] {
@@ -431,7 +489,10 @@ async fn simulators_run_on_one_leader_and_fail_over() {
         if h.1["simulators"] == true {
             break;
         }
-        assert!(Instant::now() < deadline, "the other instance never took over");
+        assert!(
+            Instant::now() < deadline,
+            "the other instance never took over"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let takeover = killed_at.elapsed();
@@ -441,5 +502,8 @@ async fn simulators_run_on_one_leader_and_fail_over() {
         "{after} ticks in 3 s after the takeover"
     );
     println!("takeover after {takeover:?}; ticks per 3 s: {before} before, {after} after");
-    assert!(takeover < Duration::from_secs(8), "takeover took {takeover:?}");
+    assert!(
+        takeover < Duration::from_secs(8),
+        "takeover took {takeover:?}"
+    );
 }

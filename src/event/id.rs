@@ -88,7 +88,15 @@ mod tests {
     fn parses_what_browsers_send_and_nothing_else() {
         assert_eq!(" 42 ".parse(), Ok(EventId::new(42)));
         assert_eq!("0".parse(), Ok(EventId::ZERO));
-        for bad in ["", "-1", "+1", "1.5", "abc", "1e3", "99999999999999999999999"] {
+        for bad in [
+            "",
+            "-1",
+            "+1",
+            "1.5",
+            "abc",
+            "1e3",
+            "99999999999999999999999",
+        ] {
             assert_eq!(bad.parse::<EventId>(), Err(BadEventId), "{bad:?}");
         }
     }

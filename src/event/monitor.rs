@@ -109,7 +109,11 @@ impl Payload for Sample {
 
     fn check(&self) -> Result<(), String> {
         percent("cpu", self.cpu)?;
-        if self.instance.as_ref().is_some_and(|i| i.chars().count() > 64) {
+        if self
+            .instance
+            .as_ref()
+            .is_some_and(|i| i.chars().count() > 64)
+        {
             return Err("instance is longer than 64 characters".into());
         }
         if self.cores.len() > MAX_CORES {

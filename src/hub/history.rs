@@ -106,7 +106,11 @@ mod tests {
         assert_eq!(h.len(), 3);
         assert!(!h.covers(id(1)));
         assert!(h.covers(id(2)));
-        let ids: Vec<_> = h.after(id(2), |_| true).iter().map(|e| e.id.get()).collect();
+        let ids: Vec<_> = h
+            .after(id(2), |_| true)
+            .iter()
+            .map(|e| e.id.get())
+            .collect();
         assert_eq!(ids, [3, 4, 5]);
         assert!(h.after(id(5), |_| true).is_empty());
     }
@@ -149,7 +153,11 @@ mod tests {
         assert!(!h.covers(id(3)), "an id from before the loss must reset");
         assert!(h.covers(id(1000)));
         h.push(ev(1001));
-        let ids: Vec<_> = h.after(id(1000), |_| true).iter().map(|e| e.id.get()).collect();
+        let ids: Vec<_> = h
+            .after(id(1000), |_| true)
+            .iter()
+            .map(|e| e.id.get())
+            .collect();
         assert_eq!(ids, [1001]);
     }
 }

@@ -105,7 +105,10 @@ impl std::fmt::Display for PublishError {
         match self {
             PublishError::ShuttingDown => write!(f, "the server is shutting down; retry shortly"),
             PublishError::Storage => {
-                write!(f, "the event could not be stored; nothing was published, retry shortly")
+                write!(
+                    f,
+                    "the event could not be stored; nothing was published, retry shortly"
+                )
             }
             PublishError::Unavailable => write!(
                 f,
@@ -129,9 +132,7 @@ impl Hub {
     /// its newest events, then feeds every commit.
     pub async fn open(broker: Arc<dyn Broker>, config: HubConfig) -> Result<Hub, BrokerError> {
         let core = Arc::new(core::Core::new(config));
-        broker
-            .start(broker::Tail { core: core.clone() })
-            .await?;
+        broker.start(broker::Tail { core: core.clone() }).await?;
         Ok(Hub { core, broker })
     }
 

@@ -19,7 +19,11 @@ async fn hub_on(broker: &MemoryBroker, config: HubConfig) -> Hub {
 async fn publish_n(hub: &Hub, name: &str, n: usize) -> Vec<EventId> {
     let mut ids = Vec::new();
     for i in 0..n {
-        ids.push(hub.publish(topic(name), format!(r#"{{"n":{i}}}"#)).await.unwrap());
+        ids.push(
+            hub.publish(topic(name), format!(r#"{{"n":{i}}}"#))
+                .await
+                .unwrap(),
+        );
     }
     ids
 }
@@ -60,7 +64,10 @@ async fn an_id_outside_the_window_gets_reset() {
         "too old: reset to the newest id"
     );
     let mut future = hub.subscribe(vec![topic("a")], Some(ids[5].skip(10))).await;
-    assert!(matches!(future.take_replay(), Replay::Reset { .. }), "from the future: reset");
+    assert!(
+        matches!(future.take_replay(), Replay::Reset { .. }),
+        "from the future: reset"
+    );
     let mut edge = hub.subscribe(vec![topic("a")], Some(ids[2])).await;
     assert_eq!(replayed(edge.take_replay()), ids[3..].to_vec());
 }
@@ -93,7 +100,12 @@ async fn a_full_queue_cuts_the_subscriber_off_and_it_resumes_exactly() {
     }
     assert!(slow.lagged());
     assert_eq!(got.len(), 4);
-    assert_eq!(hub.stats().lagged.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(
+        hub.stats()
+            .lagged
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
     // Resuming from the last id it has replays exactly the rest.
     let last = *got.last().unwrap();
     let mut again = hub.subscribe(vec![topic("a")], Some(last)).await;
@@ -112,9 +124,16 @@ async fn two_instances_on_one_backend_see_the_same_ids_in_the_same_order() {
     let mut acked = Vec::new();
     for i in 0..20 {
         let hub = if i % 2 == 0 { &a } else { &b };
-        acked.push(hub.publish(topic("t"), format!(r#"{{"i":{i}}}"#)).await.unwrap());
+        acked.push(
+            hub.publish(topic("t"), format!(r#"{{"i":{i}}}"#))
+                .await
+                .unwrap(),
+        );
     }
-    assert!(acked.windows(2).all(|w| w[0] < w[1]), "ids increase across instances");
+    assert!(
+        acked.windows(2).all(|w| w[0] < w[1]),
+        "ids increase across instances"
+    );
     for sub in [&mut on_a, &mut on_b] {
         let mut got = Vec::new();
         while let Some(e) = sub.try_next() {
@@ -140,7 +159,11 @@ async fn a_discontinuity_resets_older_ids_but_not_newer_ones() {
     hub.core.discontinuity(through);
     let mut old = hub.subscribe(vec![topic("a")], Some(ids[1])).await;
     assert!(matches!(old.take_replay(), Replay::Reset { .. }));
-    assert_eq!(hub.snapshot().id, through, "pages hand off from past the gap");
+    assert_eq!(
+        hub.snapshot().id,
+        through,
+        "pages hand off from past the gap"
+    );
     let mut fresh = hub.subscribe(vec![topic("a")], Some(through)).await;
     assert_eq!(replayed(fresh.take_replay()), vec![]);
 }
@@ -158,7 +181,11 @@ async fn a_backend_outage_refuses_publishes_and_changes_nothing() {
     assert_eq!(hub.snapshot(), before);
     broker.set_down(false);
     let id = publish_n(&hub, "a", 1).await[0];
-    assert_eq!(id, before.id.next(), "no id was burned by the refused publish");
+    assert_eq!(
+        id,
+        before.id.next(),
+        "no id was burned by the refused publish"
+    );
 }
 
 #[tokio::test]

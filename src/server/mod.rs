@@ -207,7 +207,8 @@ pub async fn serve(
     })?;
 
     let cancel = CancellationToken::new();
-    let posts = PostStore::open(&config.posts_path()).map_err(|e| StartError::Posts(e.to_string()))?;
+    let posts =
+        PostStore::open(&config.posts_path()).map_err(|e| StartError::Posts(e.to_string()))?;
     let (recorder, caught_up) = feed::Recorder::start(hub.clone(), posts.clone(), cancel.clone())
         .await
         .map_err(|e| StartError::Posts(e.to_string()))?;

@@ -85,8 +85,9 @@ impl Sessions {
         let Some((link, prefix)) = &self.redis else {
             return self.end(id);
         };
-        let _: redis::RedisResult<u64> =
-            link.query(redis::cmd("DEL").arg(format!("{prefix}{id}"))).await;
+        let _: redis::RedisResult<u64> = link
+            .query(redis::cmd("DEL").arg(format!("{prefix}{id}")))
+            .await;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {

@@ -139,7 +139,9 @@ async fn lease_loop<F>(
                     break;
                 }
                 Err(e) if renewed.elapsed() >= STEP_DOWN => {
-                    tracing::warn!("cannot renew the simulator lease ({e}); stopping the simulators");
+                    tracing::warn!(
+                        "cannot renew the simulator lease ({e}); stopping the simulators"
+                    );
                     break;
                 }
                 Err(_) => {}

@@ -201,7 +201,11 @@ mod tests {
             let mut log = SqliteLog::open(&path, Sync::Normal, OpenMode::Existing).unwrap();
             assert_eq!(log.last_id(), EventId::ZERO);
             log.append(&[ev(1), ev(2), ev(3)]).unwrap();
-            assert_eq!(log.trim(EventId::new(3), 0, 2).unwrap(), 2, "bounded by max_rows");
+            assert_eq!(
+                log.trim(EventId::new(3), 0, 2).unwrap(),
+                2,
+                "bounded by max_rows"
+            );
             assert_eq!(log.trim(EventId::new(3), 0, 2).unwrap(), 1);
         }
         let log = SqliteLog::open(&path, Sync::Normal, OpenMode::Existing).unwrap();

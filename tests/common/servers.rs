@@ -11,7 +11,10 @@ use super::process::free_port;
 fn wait_for_port(port: u16, what: &str, limit: Duration) {
     let deadline = Instant::now() + limit;
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not start on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -38,7 +41,14 @@ impl RedisServer {
     fn spawn(&mut self) {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "yes", "--appendfsync", "always"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
             .arg("--dir")
             .arg(&self.dir)
             .args(["--daemonize", "no", "--loglevel", "warning"])
@@ -95,8 +105,9 @@ pub struct Nginx {
 impl Nginx {
     pub fn start(dir: &Path, upstreams: &[u16]) -> Nginx {
         let port = free_port();
-        let conf = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx.conf"))
-            .expect("deploy/nginx.conf");
+        let conf =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx.conf"))
+                .expect("deploy/nginx.conf");
         let servers: String = upstreams
             .iter()
             .map(|p| format!("        server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;\n"))

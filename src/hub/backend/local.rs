@@ -47,7 +47,9 @@ impl Broker for LocalBroker {
         );
         async move {
             let (Some(log), Some(rx)) = taken else {
-                return Err(BrokerError::Storage("the local backend was started twice".into()));
+                return Err(BrokerError::Storage(
+                    "the local backend was started twice".into(),
+                ));
             };
             let recent = log
                 .recent(self.config.history)
@@ -55,10 +57,9 @@ impl Broker for LocalBroker {
             let last = log.last_id();
             tail.seed(recent, last);
             sequencer::spawn(log, rx, tail, last, self.config);
-            if let (Some(age), Ok(rt)) = (
-                self.config.max_age,
-                tokio::runtime::Handle::try_current(),
-            ) {
+            if let (Some(age), Ok(rt)) =
+                (self.config.max_age, tokio::runtime::Handle::try_current())
+            {
                 // Age-based retention must also run when nothing is published.
                 let commands = self.commands.clone();
                 let every = (age / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));

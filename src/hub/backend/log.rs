@@ -2,8 +2,8 @@
 //! SQLite (`storage::sqlite`) implements it. (Several instances share a *broker*, not a log:
 //! see [`crate::hub::broker`].)
 
-pub use crate::hub::broker::StoredEvent;
 use crate::event::EventId;
+pub use crate::hub::broker::StoredEvent;
 
 /// Why the log failed; shown to operators as is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +35,10 @@ pub trait EventLog: Send + 'static {
     /// accepted before `before_ms` (Unix ms; 0 = no age limit), and returns how many it
     /// deleted. Bounded so that retention, which runs between batches on the sequencer, never
     /// holds up publishes for long; a full `max_rows` means "call again".
-    fn trim(&mut self, through_id: EventId, before_ms: i64, max_rows: usize)
-        -> Result<usize, LogError>;
+    fn trim(
+        &mut self,
+        through_id: EventId,
+        before_ms: i64,
+        max_rows: usize,
+    ) -> Result<usize, LogError>;
 }

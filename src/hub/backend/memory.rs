@@ -51,7 +51,11 @@ impl MemoryBroker {
 impl Broker for MemoryBroker {
     fn start(&self, tail: Tail) -> BoxFuture<'_, Result<(), BrokerError>> {
         let mut sh = self.lock();
-        let recent = sh.events.iter().map(|e| e.stored()).collect::<Vec<StoredEvent>>();
+        let recent = sh
+            .events
+            .iter()
+            .map(|e| e.stored())
+            .collect::<Vec<StoredEvent>>();
         tail.seed(recent, sh.last);
         sh.tails.push(tail);
         drop(sh);

@@ -439,9 +439,8 @@ impl Broker for RedisBroker {
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         async move {
             self.stop.cancel();
-            let tasks: Vec<_> = std::mem::take(
-                &mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()),
-            );
+            let tasks: Vec<_> =
+                std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
             for t in tasks {
                 let _ = t.await;
             }
@@ -631,7 +630,11 @@ impl TailTask {
                 tracing::warn!(
                     "event stream continues at {id} after {}{}: older ids now get a reset",
                     self.last,
-                    if new_epoch { " in a new epoch (Redis lost its data)" } else { " (entries were trimmed before this instance read them)" }
+                    if new_epoch {
+                        " in a new epoch (Redis lost its data)"
+                    } else {
+                        " (entries were trimmed before this instance read them)"
+                    }
                 );
                 self.tail.discontinuity(id.prev());
             }
@@ -697,7 +700,10 @@ mod tests {
             redact("redis://user:secret@127.0.0.1:6379/0"),
             "redis://***@127.0.0.1:6379/0"
         );
-        assert_eq!(redact("redis://127.0.0.1:6379/0"), "redis://127.0.0.1:6379/0");
+        assert_eq!(
+            redact("redis://127.0.0.1:6379/0"),
+            "redis://127.0.0.1:6379/0"
+        );
     }
 
     #[test]
