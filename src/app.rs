@@ -100,10 +100,12 @@ mod tests {
     #[test]
     fn embedded_json_cannot_close_the_script_element() {
         let mut s = Snapshot::default();
-        s.stocks.apply(&crate::event::Tick {
-            symbol: "A".into(),
-            price: 1.0,
-        });
+        s.apply(
+            crate::event::EventId::new(1),
+            "stocks",
+            r#"{"symbol":"A","price":1}"#,
+        )
+        .unwrap();
         let mut json = embed_json(&s);
         json.push_str("</script>");
         assert_eq!(json.matches("</script>").count(), 1);

@@ -5,24 +5,43 @@
 //!
 //! ## Layout
 //! Shared by server and browser (no tokio, no database):
-//! - [`event`]: topic names, event ids, and one payload + state + pure `apply()` per view.
+//! - [`event`]: the event model. [`event::BuiltIn`] lists the topics Pulse's views show;
+//!   each view has a payload and a state with one pure [`event::ViewState::apply`] that the
+//!   server (snapshots) and the browser (live store) both call; [`event::EventId`]s.
 //! - [`sse`]: the SSE wire format — the frame encoder and a spec parser ([`sse::frame`], [`sse::parse`]).
-//! - [`live`]: the browser's one `EventSource` per tab and the signals the views read.
+//! - [`live`]: the browser's one `EventSource` per tab and the signals the views read
+//!   ([`live::LiveStore`]; [`live::KeyedStore`] for views made of keyed rows).
 //! - [`views`]: one file per page (home, stocks, scores, feed, monitor), plus small components
 //!   (sparkline, line chart, connection badge, toasts).
 //! - [`app`]: the HTML shell, the router, navigation and the notification toasts.
-//! - [`api`]: server functions the UI calls (scorekeeper sign-in and score changes, posting,
-//!   older posts), with typed errors; bodies in `server::actions`.
+//! - [`api`]: server functions the UI calls, each file with its bodies (server-only `ssr`
+//!   modules) and one error enum that owns its HTTP status.
 //!
 //! Server only (`ssr` feature):
 //! - [`config`]: command-line flags with environment fallbacks.
-//! - [`hub`]: publish / subscribe / replay, the history window and the per-subscriber queue policy.
-//! - [`storage`]: the durable event log (SQLite) behind the [`hub::EventLog`] interface, and the
-//!   feed's posts table.
+//! - [`hub`]: publish / subscribe / replay over a [`hub::Broker`] (local SQLite, memory, Redis
+//!   Streams in [`hub::backend`]), the history window and the per-subscriber queue policy.
+//! - [`storage`]: the local backend's SQLite event log and the feed's posts table.
 //! - [`server`]: the axum router, the `/api/events` SSE handler, publish/snapshot/health/metrics,
-//!   server-function bodies, scorekeeper sessions, rate limits and the feed recorder.
+//!   scorekeeper sessions, rate limits and the feed recorder.
 //! - [`sources`]: built-in publishers (stocks and game simulators, the host sampler).
 //! - [`error`]: API error enum and its HTTP mapping.
+//!
+//! ## Adding a view
+//! 1. `src/event/<view>.rs`: the payload (`impl Payload`: schema checks with messages that say
+//!    what to fix) and the state (`impl ViewState`, and `KeyedState` if it is a set of rows),
+//!    with unit tests of `apply`.
+//! 2. Add a variant to [`event::BuiltIn`] (name and `ALL`), then follow the compiler: every
+//!    `match` on it is exhaustive — [`event::ViewEvent`], [`event::Snapshot`] (a field,
+//!    `advance`, `view_json`), `validate_payload_at`, and [`live::LiveStore`] (a field —
+//!    a `KeyedStore<YourState>` for rows — plus `apply` and `replace`).
+//! 3. `src/views/<view>.rs`: the page, reading its store from `LiveStore`; a `<Route>` and a
+//!    nav link in [`app`]; a card on the home page if it has something to glance at.
+//! 4. If it has actions: `src/api/<view>.rs` with `#[server]` functions, their bodies in an
+//!    `ssr` module beside them, and an error enum implementing [`api::Refusal`].
+//! 5. A publisher, if Pulse makes the events itself: `src/sources/<view>.rs`.
+//! 6. Tests: the state's `apply` (unit), the page without JS and live (Playwright, with
+//!    `data-testid` locators), the topic's schema errors (`tests/publish.rs`).
 
 pub mod api;
 pub mod app;

@@ -45,6 +45,16 @@ impl std::fmt::Display for FeedError {
 
 impl std::error::Error for FeedError {}
 
+impl super::Refusal for FeedError {
+    fn status(&self) -> u16 {
+        match self {
+            FeedError::Invalid(_) => 400,
+            FeedError::RateLimited { .. } => 429,
+            FeedError::Unavailable(_) | FeedError::Request(_) => 503,
+        }
+    }
+}
+
 impl FromServerFnError for FeedError {
     type Encoder = JsonEncoding;
 
@@ -56,12 +66,57 @@ impl FromServerFnError for FeedError {
 /// Posts to the feed as `author`. Returns the post's id.
 #[server(prefix = "/api/fn", endpoint = "create_post")]
 pub async fn create_post(author: String, text: String) -> Result<u64, FeedError> {
-    crate::server::actions::create_post(author, text).await
+    super::request::answered(ssr::create_post(author, text).await)
 }
 
 /// Up to one page of posts older than `before` (a post id), newest first; empty when there are
 /// no more.
 #[server(prefix = "/api/fn", endpoint = "older_posts")]
 pub async fn older_posts(before: u64) -> Result<Vec<Post>, FeedError> {
-    crate::server::actions::older_posts(before).await
+    super::request::answered(ssr::older_posts(before).await)
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::FeedError;
+    use crate::api::request::{client_ip, retry_secs, state};
+    use crate::event::feed::FEED_WINDOW;
+    use crate::event::{now_ms, BuiltIn, NewPost, Payload, Post};
+
+    pub async fn create_post(author: String, text: String) -> Result<u64, FeedError> {
+        let state = state();
+        let mut post = NewPost {
+            author,
+            text,
+            at: None,
+        };
+        post.check().map_err(FeedError::Invalid)?;
+        state
+            .post_limit
+            .check(client_ip())
+            .map_err(|w| FeedError::RateLimited {
+                retry_after_secs: retry_secs(w),
+            })?;
+        post.stamp(now_ms());
+        let data = serde_json::to_string(&post).expect("a post always serializes");
+        let id = state
+            .hub
+            .publish(BuiltIn::Feed.topic(), data)
+            .await
+            .map_err(|e| FeedError::Unavailable(e.to_string()))?;
+        // The page that posted reads the posts table next (older posts): wait until it has it.
+        state.recorder.stored(id).await;
+        Ok(id.get())
+    }
+
+    pub async fn older_posts(before: u64) -> Result<Vec<Post>, FeedError> {
+        let store = state().posts;
+        tokio::task::spawn_blocking(move || store.page(Some(before), FEED_WINDOW))
+            .await
+            .map_err(|e| FeedError::Unavailable(e.to_string()))?
+            .map_err(|e| {
+                tracing::error!("older posts: {e}");
+                FeedError::Unavailable("older posts cannot be read; try again shortly".into())
+            })
+    }
 }

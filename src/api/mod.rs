@@ -1,9 +1,16 @@
 //! Server functions: the UI's own actions (sign in as scorekeeper, change a game, post to the
-//! feed, page back through older posts). Declared here so the browser gets typed client stubs;
-//! the bodies run on the server only and live in [`crate::server::actions`].
+//! feed, page back through older posts). Each file declares its functions — the browser gets
+//! typed client stubs — with their bodies beside them in a server-only `ssr` module, and one
+//! error enum whose messages tell the reader what to do and which owns its HTTP status.
 //!
-//! Each returns a typed error enum whose messages tell the reader what to do; the enums encode
-//! as JSON so the browser gets the variant back, not just a string.
+//! The enums encode as JSON, so the browser gets the variant back, not just a string.
 
 pub mod feed;
+#[cfg(feature = "ssr")]
+pub mod request;
 pub mod scores;
+
+/// An error a server function answers with: it knows the HTTP status that goes with it.
+pub trait Refusal {
+    fn status(&self) -> u16;
+}

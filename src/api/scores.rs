@@ -56,6 +56,18 @@ impl std::fmt::Display for ScoreError {
 
 impl std::error::Error for ScoreError {}
 
+impl super::Refusal for ScoreError {
+    fn status(&self) -> u16 {
+        match self {
+            ScoreError::NotSignedIn | ScoreError::WrongSecret => 401,
+            ScoreError::TooManyAttempts { .. } => 429,
+            ScoreError::Invalid(_) => 400,
+            ScoreError::UnknownGame(_) => 404,
+            ScoreError::Unavailable(_) | ScoreError::Request(_) => 503,
+        }
+    }
+}
+
 impl FromServerFnError for ScoreError {
     type Encoder = JsonEncoding;
 
@@ -68,19 +80,19 @@ impl FromServerFnError for ScoreError {
 /// `HttpOnly`, `SameSite=Strict` session cookie.
 #[server(prefix = "/api/fn", endpoint = "sign_in")]
 pub async fn sign_in(secret: String) -> Result<(), ScoreError> {
-    crate::server::actions::sign_in(secret).await
+    super::request::answered(ssr::sign_in(secret).await)
 }
 
 /// Ends the scorekeeper session and clears the cookie.
 #[server(prefix = "/api/fn", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), ScoreError> {
-    crate::server::actions::sign_out().await
+    super::request::answered(ssr::sign_out().await)
 }
 
 /// Whether this browser holds a scorekeeper session.
 #[server(prefix = "/api/fn", endpoint = "scorekeeper_status")]
 pub async fn scorekeeper_status() -> Result<bool, ScoreError> {
-    crate::server::actions::scorekeeper_status().await
+    super::request::answered(ssr::scorekeeper_status().await)
 }
 
 /// Changes one game. Fields left empty stay as they are (the form sends strings, so a number
@@ -93,5 +105,130 @@ pub async fn update_game(
     status: String,
     play: String,
 ) -> Result<u64, ScoreError> {
-    crate::server::actions::update_game(game, home_score, away_score, status, play).await
+    super::request::answered(ssr::update_game(game, home_score, away_score, status, play).await)
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::ScoreError;
+    use crate::api::request::{client_ip, parts, retry_secs, set_cookie, signed_in, state};
+    use crate::event::scores::{GameStatus, MAX_SCORE};
+    use crate::event::{BuiltIn, GameUpdate, Payload};
+    use crate::server::auth::constant_time_eq;
+    use crate::server::session::{self, Sessions};
+    use crate::sources::scores::final_notice;
+
+    pub async fn sign_in(secret: String) -> Result<(), ScoreError> {
+        let state = state();
+        state
+            .sign_in_limit
+            .check(client_ip())
+            .map_err(|w| ScoreError::TooManyAttempts {
+                retry_after_secs: retry_secs(w),
+            })?;
+        let given = secret.trim().as_bytes();
+        let by_token = constant_time_eq(given, state.token.as_bytes());
+        let by_password = state
+            .config
+            .scorekeeper_password
+            .as_deref()
+            .is_some_and(|p| !p.is_empty() && constant_time_eq(given, p.as_bytes()));
+        if !(by_token || by_password) {
+            return Err(ScoreError::WrongSecret);
+        }
+        let id = state.sessions.start().await.map_err(|_| {
+            ScoreError::Unavailable(
+                "sign-in cannot be recorded right now; try again shortly".into(),
+            )
+        })?;
+        set_cookie(session::set_cookie(&id, state.config.cookie_secure));
+        Ok(())
+    }
+
+    pub async fn sign_out() -> Result<(), ScoreError> {
+        let state = state();
+        if let Some(id) = parts().and_then(|p| Sessions::from_headers(&p.headers)) {
+            state.sessions.finish(&id).await;
+        }
+        set_cookie(session::clear_cookie(state.config.cookie_secure));
+        Ok(())
+    }
+
+    pub async fn scorekeeper_status() -> Result<bool, ScoreError> {
+        Ok(signed_in(&state()).await.is_some())
+    }
+
+    fn score(field: &str, raw: &str) -> Result<Option<u32>, ScoreError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        match raw.parse::<u32>() {
+            Ok(n) if n <= MAX_SCORE => Ok(Some(n)),
+            _ => Err(ScoreError::Invalid(format!(
+                "The {field} score must be a whole number from 0 to {MAX_SCORE} (or empty to keep it)."
+            ))),
+        }
+    }
+
+    pub async fn update_game(
+        game: String,
+        home_score: String,
+        away_score: String,
+        status: String,
+        play: String,
+    ) -> Result<u64, ScoreError> {
+        let state = state();
+        if signed_in(&state).await.is_none() {
+            return Err(ScoreError::NotSignedIn);
+        }
+        let id = game.trim().to_owned();
+        let before = state.hub.snapshot().scores.games.get(&id).cloned();
+        let Some(before) = before else {
+            return Err(ScoreError::UnknownGame(id));
+        };
+        let status = match status.trim() {
+            "" => None,
+            s => Some(GameStatus::parse(s).ok_or_else(|| {
+                ScoreError::Invalid("The status must be scheduled, live or final.".into())
+            })?),
+        };
+        let play = play.trim();
+        let update = GameUpdate {
+            id,
+            home_score: score("home", &home_score)?,
+            away_score: score("away", &away_score)?,
+            status,
+            last_play: (!play.is_empty()).then(|| play.to_owned()),
+            ..GameUpdate::default()
+        };
+        if update
+            == (GameUpdate {
+                id: update.id.clone(),
+                ..GameUpdate::default()
+            })
+        {
+            return Err(ScoreError::Invalid(
+                "Nothing to change: enter a score, a status or a play.".into(),
+            ));
+        }
+        update.check().map_err(ScoreError::Invalid)?;
+        let data = serde_json::to_string(&update).expect("an update always serializes");
+        let event_id = state
+            .hub
+            .publish(BuiltIn::Scores.topic(), data)
+            .await
+            .map_err(|e| ScoreError::Unavailable(e.to_string()))?;
+        if update.status == Some(GameStatus::Final) && before.status != GameStatus::Final {
+            if let Some(game) = state.hub.snapshot().scores.games.get(&update.id) {
+                let notice =
+                    serde_json::to_string(&final_notice(game)).expect("a notice serializes");
+                let _ = state
+                    .hub
+                    .publish(BuiltIn::Notifications.topic(), notice)
+                    .await;
+            }
+        }
+        Ok(event_id.get())
+    }
 }

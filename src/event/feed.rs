@@ -10,7 +10,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::payload::{check_text, Payload};
-use super::topic;
+use super::topic::BuiltIn;
+use super::view::{Changed, ViewState};
+use super::EventId;
 
 /// Posts a page shows on load (and the snapshot keeps).
 pub const FEED_WINDOW: usize = 50;
@@ -29,7 +31,7 @@ pub struct NewPost {
 }
 
 impl Payload for NewPost {
-    const TOPIC: &'static str = topic::FEED;
+    const TOPIC: BuiltIn = BuiltIn::Feed;
 
     fn check(&self) -> Result<(), String> {
         check_text("author", &self.author, 1, MAX_AUTHOR_CHARS)?;
@@ -71,14 +73,20 @@ pub struct FeedState {
     pub posts: Vec<Post>,
 }
 
-impl FeedState {
+impl ViewState for FeedState {
+    type Event = NewPost;
+    const TOPIC: BuiltIn = BuiltIn::Feed;
+
     /// Adds the post of event `id` in id order (a replayed or repeated id is ignored) and
     /// drops what falls out of the window.
-    pub fn apply(&mut self, id: u64, p: &NewPost) {
-        insert(&mut self.posts, Post::new(id, p));
+    fn apply(&mut self, id: EventId, p: &NewPost) -> Changed {
+        insert(&mut self.posts, Post::new(id.get(), p));
         self.posts.truncate(FEED_WINDOW);
+        Changed::all()
     }
+}
 
+impl FeedState {
     /// Fills the window with `older` posts (newest first, from the posts table) — after a
     /// restart the event history may no longer hold every recent post.
     pub fn backfill(&mut self, older: &[Post]) {
@@ -118,9 +126,9 @@ mod tests {
     fn newest_first_bounded_and_deduplicated() {
         let mut f = FeedState::default();
         for id in 1..=(FEED_WINDOW as u64 + 5) {
-            f.apply(id, &new("a", &format!("post {id}")));
+            f.apply(EventId::new(id), &new("a", &format!("post {id}")));
         }
-        f.apply(7, &new("a", "replayed"));
+        f.apply(EventId::new(7), &new("a", "replayed"));
         assert_eq!(f.posts.len(), FEED_WINDOW);
         assert_eq!(f.posts[0].id, FEED_WINDOW as u64 + 5);
         assert_eq!(f.posts.last().unwrap().id, 6);
@@ -130,7 +138,7 @@ mod tests {
     #[test]
     fn backfill_fills_only_below_the_window() {
         let mut f = FeedState::default();
-        f.apply(10, &new("a", "ten"));
+        f.apply(EventId::new(10), &new("a", "ten"));
         let older: Vec<Post> = (1..=9)
             .rev()
             .map(|id| Post::new(id, &new("b", "x")))

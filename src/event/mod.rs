@@ -12,6 +12,7 @@ pub mod payload;
 pub mod scores;
 pub mod stocks;
 pub mod topic;
+pub mod view;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +23,8 @@ pub use notifications::{NewNotice, Notice, NotificationsState};
 pub use payload::Payload;
 pub use scores::{GameUpdate, ScoresState};
 pub use stocks::{Quote, StocksState, Tick};
-pub use topic::{Topic, TopicError};
+pub use topic::{BuiltIn, Topic, TopicError};
+pub use view::{Changed, KeyedState, ViewState};
 
 /// Why a payload was refused. Each message says what a publisher must change.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,13 +66,13 @@ pub fn validate_payload_at(
     if !value.is_object() {
         return Err(PayloadError::NotAnObject);
     }
-    match topic.as_str() {
-        topic::STOCKS => payload::normalize::<Tick>(value, now_ms),
-        topic::SCORES => payload::normalize::<GameUpdate>(value, now_ms),
-        topic::FEED => payload::normalize::<NewPost>(value, now_ms),
-        topic::MONITOR => payload::normalize::<Sample>(value, now_ms),
-        topic::NOTIFICATIONS => payload::normalize::<NewNotice>(value, now_ms),
-        _ => Ok(value.to_string()),
+    match topic.builtin() {
+        Some(BuiltIn::Stocks) => payload::normalize::<Tick>(value, now_ms),
+        Some(BuiltIn::Scores) => payload::normalize::<GameUpdate>(value, now_ms),
+        Some(BuiltIn::Feed) => payload::normalize::<NewPost>(value, now_ms),
+        Some(BuiltIn::Monitor) => payload::normalize::<Sample>(value, now_ms),
+        Some(BuiltIn::Notifications) => payload::normalize::<NewNotice>(value, now_ms),
+        None => Ok(value.to_string()),
     }
 }
 
@@ -109,32 +111,50 @@ pub struct Snapshot {
     pub notifications: NotificationsState,
 }
 
-/// One event of a built-in topic, parsed into its payload: the single place that maps a topic
-/// name to a payload type for the snapshot (server) and the live store (browser).
+/// One event of a built-in topic, parsed into its view's payload: the single place that maps
+/// a topic to a payload type, for the snapshot (server) and the live store (browser).
 #[derive(Debug, Clone)]
 pub enum ViewEvent {
     Stocks(Tick),
     Scores(GameUpdate),
     Feed(NewPost),
     Monitor(Sample),
-    Notice(NewNotice),
+    Notifications(NewNotice),
 }
 
 impl ViewEvent {
-    /// Parses `data` for `topic`; `Ok(None)` for topics no view shows.
-    pub fn parse(topic: &str, data: &str) -> Result<Option<ViewEvent>, PayloadError> {
-        Ok(Some(match topic {
-            topic::STOCKS => ViewEvent::Stocks(Tick::parse(data)?),
-            topic::SCORES => ViewEvent::Scores(GameUpdate::parse(data)?),
-            topic::FEED => ViewEvent::Feed(NewPost::parse(data)?),
-            topic::MONITOR => ViewEvent::Monitor(Sample::parse(data)?),
-            topic::NOTIFICATIONS => ViewEvent::Notice(NewNotice::parse(data)?),
-            _ => return Ok(None),
-        }))
+    /// Parses `data` as the payload of the built-in topic `topic`.
+    pub fn parse(topic: BuiltIn, data: &str) -> Result<ViewEvent, PayloadError> {
+        Ok(match topic {
+            BuiltIn::Stocks => ViewEvent::Stocks(Tick::parse(data)?),
+            BuiltIn::Scores => ViewEvent::Scores(GameUpdate::parse(data)?),
+            BuiltIn::Feed => ViewEvent::Feed(NewPost::parse(data)?),
+            BuiltIn::Monitor => ViewEvent::Monitor(Sample::parse(data)?),
+            BuiltIn::Notifications => ViewEvent::Notifications(NewNotice::parse(data)?),
+        })
+    }
+
+    /// Parses `data` for a topic by name; `Ok(None)` for custom topics (no view shows them).
+    pub fn parse_named(topic: &str, data: &str) -> Result<Option<ViewEvent>, PayloadError> {
+        BuiltIn::from_name(topic)
+            .map(|b| ViewEvent::parse(b, data))
+            .transpose()
     }
 }
 
 impl Snapshot {
+    /// One view's state as JSON (what `GET /api/topics/{topic}/snapshot` returns).
+    pub fn view_json(&self, topic: BuiltIn) -> serde_json::Value {
+        let json = match topic {
+            BuiltIn::Stocks => serde_json::to_value(&self.stocks),
+            BuiltIn::Scores => serde_json::to_value(&self.scores),
+            BuiltIn::Feed => serde_json::to_value(&self.feed),
+            BuiltIn::Monitor => serde_json::to_value(&self.monitor),
+            BuiltIn::Notifications => serde_json::to_value(&self.notifications),
+        };
+        json.unwrap_or(serde_json::Value::Null)
+    }
+
     /// Applies one event. Events of topics no view shows only advance `id`. Payloads that do not
     /// parse are reported and leave the state unchanged (the server validated them, so this
     /// means a version mismatch, not user error).
@@ -142,7 +162,7 @@ impl Snapshot {
         if id <= self.id {
             return Ok(());
         }
-        let parsed = ViewEvent::parse(topic, data);
+        let parsed = ViewEvent::parse_named(topic, data);
         self.advance(id, parsed.as_ref().ok().and_then(Option::as_ref));
         parsed.map(drop)
     }
@@ -154,17 +174,15 @@ impl Snapshot {
             return;
         }
         self.id = id;
+        let Some(event) = event else {
+            return;
+        };
         match event {
-            Some(ViewEvent::Stocks(tick)) => {
-                self.stocks.apply(tick);
-            }
-            Some(ViewEvent::Scores(update)) => {
-                self.scores.apply(update);
-            }
-            Some(ViewEvent::Feed(post)) => self.feed.apply(id.get(), post),
-            Some(ViewEvent::Monitor(sample)) => self.monitor.apply(sample),
-            Some(ViewEvent::Notice(notice)) => self.notifications.apply(id.get(), notice),
-            None => {}
+            ViewEvent::Stocks(e) => drop(self.stocks.apply(id, e)),
+            ViewEvent::Scores(e) => drop(self.scores.apply(id, e)),
+            ViewEvent::Feed(e) => drop(self.feed.apply(id, e)),
+            ViewEvent::Monitor(e) => drop(self.monitor.apply(id, e)),
+            ViewEvent::Notifications(e) => drop(self.notifications.apply(id, e)),
         }
     }
 }

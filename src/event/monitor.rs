@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::payload::Payload;
-use super::topic;
+use super::topic::BuiltIn;
+use super::view::{Changed, ViewState};
+use super::EventId;
 
 /// Points kept per chart: five minutes at the default two-second interval.
 pub const SERIES_POINTS: usize = 150;
@@ -105,7 +107,7 @@ fn part(name: &str, used: u64, total: u64) -> Result<(), String> {
 }
 
 impl Payload for Sample {
-    const TOPIC: &'static str = topic::MONITOR;
+    const TOPIC: BuiltIn = BuiltIn::Monitor;
 
     fn check(&self) -> Result<(), String> {
         percent("cpu", self.cpu)?;
@@ -197,8 +199,11 @@ fn push(series: &mut Vec<f64>, v: f64) {
     series.push(v);
 }
 
-impl MonitorState {
-    pub fn apply(&mut self, s: &Sample) {
+impl ViewState for MonitorState {
+    type Event = Sample;
+    const TOPIC: BuiltIn = BuiltIn::Monitor;
+
+    fn apply(&mut self, _id: EventId, s: &Sample) -> Changed {
         let hub = s.hub.clone().unwrap_or_default();
         let sr = &mut self.series;
         push(&mut sr.cpu, s.cpu);
@@ -211,6 +216,7 @@ impl MonitorState {
         push(&mut sr.events_out, hub.events_out);
         self.latest = Some(s.clone());
         self.samples += 1;
+        Changed::all()
     }
 }
 
@@ -232,7 +238,7 @@ mod tests {
     fn apply_keeps_latest_and_bounded_series() {
         let mut m = MonitorState::default();
         for i in 0..(SERIES_POINTS + 10) {
-            m.apply(&sample((i % 100) as f64));
+            m.apply(EventId::new(i as u64 + 1), &sample((i % 100) as f64));
         }
         assert_eq!(m.samples, (SERIES_POINTS + 10) as u64);
         assert_eq!(m.series.cpu.len(), SERIES_POINTS);

@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::payload::{check_text, Payload};
-use super::topic;
+use super::topic::BuiltIn;
+use super::view::{Changed, ViewState};
+use super::EventId;
 
 /// Notices the snapshot keeps (the overview lists them).
 pub const KEEP: usize = 20;
@@ -61,7 +63,7 @@ pub struct NewNotice {
 }
 
 impl Payload for NewNotice {
-    const TOPIC: &'static str = topic::NOTIFICATIONS;
+    const TOPIC: BuiltIn = BuiltIn::Notifications;
 
     fn check(&self) -> Result<(), String> {
         check_text("title", &self.title, 1, MAX_TITLE_CHARS)?;
@@ -123,14 +125,19 @@ pub struct NotificationsState {
     pub recent: Vec<Notice>,
 }
 
-impl NotificationsState {
-    pub fn apply(&mut self, id: u64, n: &NewNotice) {
+impl ViewState for NotificationsState {
+    type Event = NewNotice;
+    const TOPIC: BuiltIn = BuiltIn::Notifications;
+
+    fn apply(&mut self, id: EventId, n: &NewNotice) -> Changed {
+        let id = id.get();
         if self.recent.iter().any(|x| x.id == id) {
-            return;
+            return Changed::default();
         }
         let at = self.recent.partition_point(|x| x.id > id);
         self.recent.insert(at, Notice::new(id, n));
         self.recent.truncate(KEEP);
+        Changed::all()
     }
 }
 
@@ -143,7 +150,7 @@ mod tests {
         let mut s = NotificationsState::default();
         for id in 1..=(KEEP as u64 + 3) {
             s.apply(
-                id,
+                EventId::new(id),
                 &NewNotice {
                     title: format!("n{id}"),
                     ..NewNotice::default()
@@ -151,7 +158,7 @@ mod tests {
             );
         }
         s.apply(
-            10,
+            EventId::new(10),
             &NewNotice {
                 title: "again".into(),
                 ..NewNotice::default()

@@ -6,11 +6,12 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::topic::BuiltIn;
 use super::PayloadError;
 
 pub trait Payload: Serialize + DeserializeOwned {
     /// The built-in topic this payload belongs to.
-    const TOPIC: &'static str;
+    const TOPIC: BuiltIn;
 
     /// Checks values beyond their types; the message says what to change.
     fn check(&self) -> Result<(), String>;
@@ -30,7 +31,7 @@ pub trait Payload: Serialize + DeserializeOwned {
 /// A schema error for `P`'s topic.
 pub fn schema<P: Payload>(detail: String) -> PayloadError {
     PayloadError::Schema {
-        topic: P::TOPIC,
+        topic: P::TOPIC.name(),
         detail,
     }
 }

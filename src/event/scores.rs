@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::payload::{check_text, Payload};
-use super::topic;
+use super::topic::BuiltIn;
+use super::view::{Changed, KeyedState, ViewState};
+use super::EventId;
 
 /// At most this many games are kept; a new game beyond it replaces the oldest finished one
 /// (or, when none is finished, the oldest), so a publisher inventing ids cannot grow the page
@@ -93,7 +95,7 @@ fn valid_clock(c: &str) -> bool {
 }
 
 impl Payload for GameUpdate {
-    const TOPIC: &'static str = topic::SCORES;
+    const TOPIC: BuiltIn = BuiltIn::Scores;
 
     fn check(&self) -> Result<(), String> {
         let id = &self.id;
@@ -249,8 +251,32 @@ pub struct ScoresState {
     pub next_seq: u64,
 }
 
+impl ViewState for ScoresState {
+    type Event = GameUpdate;
+    const TOPIC: BuiltIn = BuiltIn::Scores;
+
+    fn apply(&mut self, _id: EventId, u: &GameUpdate) -> Changed {
+        let applied = self.update(u);
+        Changed::row(&u.id, applied.added)
+    }
+}
+
+impl KeyedState for ScoresState {
+    type Row = Game;
+
+    /// Games in order of first appearance.
+    fn keys(&self) -> Vec<String> {
+        self.ordered_ids()
+    }
+
+    fn row(&self, key: &str) -> Option<&Game> {
+        self.games.get(key)
+    }
+}
+
 impl ScoresState {
-    pub fn apply(&mut self, u: &GameUpdate) -> Applied {
+    /// [`ViewState::apply`] with what a publisher reacts to (a game going final).
+    pub fn update(&mut self, u: &GameUpdate) -> Applied {
         let added = !self.games.contains_key(&u.id);
         if added {
             if self.games.len() >= MAX_GAMES {
@@ -302,7 +328,7 @@ mod tests {
     #[test]
     fn partial_updates_merge_and_flash_on_score_changes() {
         let mut s = ScoresState::default();
-        let a = s.apply(&GameUpdate {
+        let a = s.update(&GameUpdate {
             home: Some("Lions".into()),
             away: Some("Bears".into()),
             status: Some(GameStatus::Live),
@@ -311,12 +337,12 @@ mod tests {
             ..update("g1")
         });
         assert!(a.added && !a.went_final);
-        s.apply(&GameUpdate {
+        s.update(&GameUpdate {
             home_score: Some(3),
             last_play: Some("Three from the corner".into()),
             ..update("g1")
         });
-        s.apply(&GameUpdate {
+        s.update(&GameUpdate {
             home_score: Some(3),
             clock: Some("9:30".into()),
             ..update("g1")
@@ -327,14 +353,14 @@ mod tests {
         assert_eq!(g.last_play, "Three from the corner");
         assert_eq!(g.phase(), "Q1 · 9:30");
         assert_eq!(g.updates, 3);
-        let done = s.apply(&GameUpdate {
+        let done = s.update(&GameUpdate {
             status: Some(GameStatus::Final),
             ..update("g1")
         });
         assert!(done.went_final && !done.added);
         assert_eq!(s.games["g1"].phase(), "Full time");
         assert!(
-            !s.apply(&update("g1")).went_final,
+            !s.update(&update("g1")).went_final,
             "only the change to final counts"
         );
     }
@@ -342,14 +368,14 @@ mod tests {
     #[test]
     fn a_new_matchup_resets_without_flashing() {
         let mut s = ScoresState::default();
-        s.apply(&GameUpdate {
+        s.update(&GameUpdate {
             home: Some("A".into()),
             away: Some("B".into()),
             home_score: Some(80),
             last_play: Some("dunk".into()),
             ..update("court-1")
         });
-        s.apply(&GameUpdate {
+        s.update(&GameUpdate {
             home: Some("C".into()),
             away: Some("D".into()),
             home_score: Some(0),
@@ -366,16 +392,16 @@ mod tests {
     fn order_is_first_appearance_and_size_is_bounded() {
         let mut s = ScoresState::default();
         for i in 0..MAX_GAMES {
-            s.apply(&update(&format!("g{i}")));
+            s.update(&update(&format!("g{i}")));
         }
-        s.apply(&GameUpdate {
+        s.update(&GameUpdate {
             status: Some(GameStatus::Final),
             ..update("g5")
         });
-        s.apply(&update("new"));
+        s.update(&update("new"));
         assert_eq!(s.games.len(), MAX_GAMES);
         assert!(!s.games.contains_key("g5"), "the finished game goes first");
-        s.apply(&update("newer"));
+        s.update(&update("newer"));
         assert!(!s.games.contains_key("g0"), "then the oldest");
         let ids = s.ordered_ids();
         assert_eq!(ids.first().map(String::as_str), Some("g1"));

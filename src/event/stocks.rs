@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{topic, PayloadError};
+use super::topic::BuiltIn;
+use super::view::{Changed, KeyedState, ViewState};
+use super::{EventId, PayloadError};
 
 /// How many recent prices a quote keeps for its sparkline.
 pub const SPARK_POINTS: usize = 48;
@@ -22,7 +24,7 @@ pub struct Tick {
 }
 
 impl super::Payload for Tick {
-    const TOPIC: &'static str = topic::STOCKS;
+    const TOPIC: BuiltIn = BuiltIn::Stocks;
 
     fn check(&self) -> Result<(), String> {
         self.validate().map_err(|e| match e {
@@ -62,7 +64,7 @@ impl Tick {
 
 fn schema(detail: String) -> PayloadError {
     PayloadError::Schema {
-        topic: topic::STOCKS,
+        topic: BuiltIn::Stocks.name(),
         detail,
     }
 }
@@ -146,13 +148,31 @@ pub struct StocksState {
     pub quotes: BTreeMap<String, Quote>,
 }
 
-impl StocksState {
-    /// Applies a tick: updates the symbol's quote, or adds a row for a symbol not seen before.
-    pub fn apply(&mut self, tick: &Tick) -> &Quote {
+impl ViewState for StocksState {
+    type Event = Tick;
+    const TOPIC: BuiltIn = BuiltIn::Stocks;
+
+    /// Updates the symbol's quote, or adds a row for a symbol not seen before.
+    fn apply(&mut self, _id: EventId, tick: &Tick) -> Changed {
+        let added = !self.quotes.contains_key(&tick.symbol);
         self.quotes
             .entry(tick.symbol.clone())
             .and_modify(|q| q.apply(tick.price))
-            .or_insert_with(|| Quote::new(&tick.symbol, tick.price))
+            .or_insert_with(|| Quote::new(&tick.symbol, tick.price));
+        Changed::row(&tick.symbol, added)
+    }
+}
+
+impl KeyedState for StocksState {
+    type Row = Quote;
+
+    /// Rows ordered by symbol.
+    fn keys(&self) -> Vec<String> {
+        self.quotes.keys().cloned().collect()
+    }
+
+    fn row(&self, key: &str) -> Option<&Quote> {
+        self.quotes.get(key)
     }
 }
 
@@ -170,9 +190,16 @@ mod tests {
     #[test]
     fn a_tick_moves_price_range_and_direction() {
         let mut s = StocksState::default();
-        s.apply(&tick("ACME", 10.0));
-        s.apply(&tick("ACME", 12.0));
-        let q = s.apply(&tick("ACME", 9.0)).clone();
+        assert_eq!(
+            s.apply(EventId::new(1), &tick("ACME", 10.0)),
+            Changed::row("ACME", true)
+        );
+        assert_eq!(
+            s.apply(EventId::new(2), &tick("ACME", 12.0)),
+            Changed::row("ACME", false)
+        );
+        s.apply(EventId::new(3), &tick("ACME", 9.0));
+        let q = s.quotes["ACME"].clone();
         assert_eq!((q.price, q.open, q.high, q.low), (9.0, 10.0, 12.0, 9.0));
         assert_eq!(q.last_move, Move::Down);
         assert_eq!(q.ticks, 3);
@@ -184,9 +211,9 @@ mod tests {
     #[test]
     fn unknown_symbols_become_new_rows_in_order() {
         let mut s = StocksState::default();
-        s.apply(&tick("ZED", 1.0));
-        s.apply(&tick("ACME", 2.0));
-        let symbols: Vec<_> = s.quotes.keys().cloned().collect();
+        s.apply(EventId::new(1), &tick("ZED", 1.0));
+        s.apply(EventId::new(2), &tick("ACME", 2.0));
+        let symbols = s.keys();
         assert_eq!(symbols, ["ACME", "ZED"]);
     }
 

@@ -3,14 +3,58 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const STOCKS: &str = "stocks";
-pub const SCORES: &str = "scores";
-pub const FEED: &str = "feed";
-pub const MONITOR: &str = "monitor";
-pub const NOTIFICATIONS: &str = "notifications";
+/// The topics Pulse's own views show, each with a typed payload and a view state.
+///
+/// Adding a view adds a variant here; every `match` over it is exhaustive (no catch-all arms),
+/// so the compiler lists each place that must learn about the new view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuiltIn {
+    Stocks,
+    Scores,
+    Feed,
+    Monitor,
+    Notifications,
+}
 
-/// Topics the pages subscribe to, in the order the client registers them.
-pub const PAGE_TOPICS: &[&str] = &[STOCKS, SCORES, FEED, MONITOR, NOTIFICATIONS];
+impl BuiltIn {
+    /// Every built-in topic, in the order the client registers them. The pages subscribe to
+    /// all of them on one stream.
+    pub const ALL: [BuiltIn; 5] = [
+        BuiltIn::Stocks,
+        BuiltIn::Scores,
+        BuiltIn::Feed,
+        BuiltIn::Monitor,
+        BuiltIn::Notifications,
+    ];
+
+    /// The topic's name on the wire (`event:` field, URLs, the log).
+    pub const fn name(self) -> &'static str {
+        match self {
+            BuiltIn::Stocks => "stocks",
+            BuiltIn::Scores => "scores",
+            BuiltIn::Feed => "feed",
+            BuiltIn::Monitor => "monitor",
+            BuiltIn::Notifications => "notifications",
+        }
+    }
+
+    /// The built-in topic called `name`, if any.
+    pub fn from_name(name: &str) -> Option<BuiltIn> {
+        BuiltIn::ALL.into_iter().find(|b| b.name() == name)
+    }
+
+    /// The topic, as the hub takes it.
+    pub fn topic(self) -> Topic {
+        Topic(self.name().to_owned())
+    }
+}
+
+impl std::fmt::Display for BuiltIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// The longest topic name accepted.
 pub const MAX_LEN: usize = 64;
@@ -74,6 +118,11 @@ impl Topic {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The built-in view this topic feeds, or `None` for a custom topic.
+    pub fn builtin(&self) -> Option<BuiltIn> {
+        BuiltIn::from_name(&self.0)
+    }
 }
 
 impl std::fmt::Display for Topic {
@@ -114,5 +163,15 @@ mod tests {
         assert_eq!(Topic::parse("a\nb"), Err(TopicError::BadChar('\n')));
         assert_eq!(Topic::parse("a b"), Err(TopicError::BadChar(' ')));
         assert_eq!(Topic::parse(&"x".repeat(65)), Err(TopicError::TooLong(65)));
+    }
+
+    #[test]
+    fn built_in_names_round_trip_and_are_valid_topics() {
+        for b in BuiltIn::ALL {
+            assert_eq!(BuiltIn::from_name(b.name()), Some(b));
+            assert_eq!(Topic::parse(b.name()).unwrap().builtin(), Some(b));
+            assert_eq!(b.topic().as_str(), b.name());
+        }
+        assert_eq!(Topic::parse("orders").unwrap().builtin(), None);
     }
 }

@@ -149,7 +149,10 @@ impl Core {
         // before the lock that every subscriber and the fan-out wait on.
         let parsed: Vec<Option<ViewEvent>> = events
             .iter()
-            .map(|ev| ViewEvent::parse(ev.topic.as_str(), &ev.data).ok().flatten())
+            .map(|ev| {
+                let topic = ev.topic.builtin()?;
+                ViewEvent::parse(topic, &ev.data).ok()
+            })
             .collect();
         let mut st = self.lock();
         let mut fresh = 0;

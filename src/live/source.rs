@@ -24,7 +24,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{EventSource, MessageEvent};
 
 use super::{fetch_snapshot, ConnectionState, LiveStore};
-use crate::event::topic::PAGE_TOPICS;
+use crate::event::{BuiltIn, EventId};
 
 /// Failures in a row after which the badge says `offline` (we keep retrying).
 const OFFLINE_AFTER: u32 = 4;
@@ -75,7 +75,8 @@ fn online() -> bool {
 fn open(store: LiveStore) {
     close_current();
     let since = store.last_id.get_untracked();
-    let url = format!("/api/events?topics={}&since={since}", PAGE_TOPICS.join(","));
+    let topics: Vec<&str> = BuiltIn::ALL.iter().map(|b| b.name()).collect();
+    let url = format!("/api/events?topics={}&since={since}", topics.join(","));
     let Ok(source) = EventSource::new(&url) else {
         spawn_local(async move { retry_later(store) });
         return;
@@ -105,12 +106,12 @@ fn open(store: LiveStore) {
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     callbacks.push(on_error);
 
-    for topic in PAGE_TOPICS {
+    for topic in BuiltIn::ALL {
         let on_event: Callback = Closure::new(move |e: web_sys::Event| {
             let Some(msg) = e.dyn_ref::<MessageEvent>() else {
                 return;
             };
-            let Ok(id) = msg.last_event_id().parse::<u64>() else {
+            let Ok(id) = msg.last_event_id().parse::<EventId>() else {
                 store.decode_errors.update(|n| *n += 1);
                 return;
             };
@@ -119,7 +120,8 @@ fn open(store: LiveStore) {
                 None => store.decode_errors.update(|n| *n += 1),
             }
         });
-        let _ = source.add_event_listener_with_callback(topic, on_event.as_ref().unchecked_ref());
+        let _ = source
+            .add_event_listener_with_callback(topic.name(), on_event.as_ref().unchecked_ref());
         callbacks.push(on_event);
     }
 

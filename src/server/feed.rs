@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::event::topic::FEED;
+use crate::event::BuiltIn;
 use crate::event::{EventId, NewPost, Payload, Post, Topic};
 use crate::hub::{Event, Hub, Replay};
 use crate::storage::{PostStore, PostsError};
@@ -67,7 +67,7 @@ impl Recorder {
 }
 
 fn feed_topic() -> Topic {
-    Topic::parse(FEED).expect("built-in topic name is valid")
+    BuiltIn::Feed.topic()
 }
 
 struct Run {

@@ -4,7 +4,6 @@
 //! merged in [`router`]. [`serve`] takes the listener and the shutdown signal as parameters so
 //! tests run the real thing on `127.0.0.1:0`.
 
-pub mod actions;
 pub mod auth;
 pub mod events;
 pub mod feed;

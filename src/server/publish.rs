@@ -12,8 +12,7 @@ use axum::{Json, Router};
 
 use super::{auth, AppState};
 use crate::error::ApiError;
-use crate::event::topic::FEED;
-use crate::event::{validate_payload, Topic};
+use crate::event::{validate_payload, BuiltIn, Topic};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/topics/{topic}/events", post(publish))
@@ -41,7 +40,7 @@ async fn publish(
         .await
         .map_err(|_| ApiError::TooLarge { limit })?;
     let data = validate_payload(&topic, &bytes).map_err(ApiError::BadPayload)?;
-    let is_post = topic.as_str() == FEED;
+    let is_post = topic.builtin() == Some(BuiltIn::Feed);
     let id = state
         .hub
         .publish(topic, data)

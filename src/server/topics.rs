@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 
 use super::AppState;
 use crate::error::ApiError;
-use crate::event::topic::{FEED, MONITOR, NOTIFICATIONS, SCORES, STOCKS};
 use crate::event::Topic;
 
 pub fn router() -> Router<AppState> {
@@ -22,14 +21,7 @@ async fn snapshot(
 ) -> Result<Json<Value>, ApiError> {
     let topic = Topic::parse(&topic).map_err(ApiError::BadTopic)?;
     let snap = state.snapshot();
-    let view = match topic.as_str() {
-        STOCKS => Some(json!(snap.stocks)),
-        SCORES => Some(json!(snap.scores)),
-        FEED => Some(json!(snap.feed)),
-        MONITOR => Some(json!(snap.monitor)),
-        NOTIFICATIONS => Some(json!(snap.notifications)),
-        _ => None,
-    };
+    let view = topic.builtin().map(|b| snap.view_json(b));
     let body = if let Some(view) = view {
         json!({ "topic": topic, "id": snap.id, "state": view })
     } else {

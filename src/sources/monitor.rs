@@ -18,8 +18,8 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::event::monitor::HubFigures;
 use crate::event::notifications::Level;
-use crate::event::topic::{MONITOR, NOTIFICATIONS};
-use crate::event::{NewNotice, Sample, Topic};
+use crate::event::BuiltIn;
+use crate::event::{NewNotice, Sample};
 use crate::hub::Hub;
 
 /// Readings in a row above a threshold before an alert (so one busy moment is not an alert).
@@ -71,8 +71,8 @@ impl Sampler {
     }
 
     pub async fn run(mut self, hub: Hub, stop: CancellationToken) {
-        let monitor = Topic::parse(MONITOR).expect("built-in topic name is valid");
-        let notifications = Topic::parse(NOTIFICATIONS).expect("built-in topic name is valid");
+        let monitor = BuiltIn::Monitor.topic();
+        let notifications = BuiltIn::Notifications.topic();
         // Reading /proc takes a few milliseconds: done on the blocking pool, not a runtime worker.
         let mut host = match tokio::task::spawn_blocking(Host::new).await {
             Ok(Ok(host)) => host,

@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::event::notifications::Level;
 use crate::event::scores::{Game, GameStatus};
-use crate::event::topic::{NOTIFICATIONS, SCORES};
-use crate::event::{GameUpdate, NewNotice, Topic};
+use crate::event::BuiltIn;
+use crate::event::{GameUpdate, NewNotice};
 use crate::hub::Hub;
 
 const TEAMS: [&str; 16] = [
@@ -266,8 +266,8 @@ impl Simulator {
     }
 
     pub async fn run(self, hub: Hub, stop: CancellationToken) {
-        let scores = Topic::parse(SCORES).expect("built-in topic name is valid");
-        let notifications = Topic::parse(NOTIFICATIONS).expect("built-in topic name is valid");
+        let scores = BuiltIn::Scores.topic();
+        let notifications = BuiltIn::Notifications.topic();
         let mut rng = StdRng::from_os_rng();
         let mut courts: Vec<Court> = (0..self.games)
             .map(|i| {
@@ -319,13 +319,13 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         let mut court = Court::new(0, &mut rng, 0);
         let mut state = ScoresState::default();
-        state.apply(&court.full());
+        state.update(&court.full());
         let (mut finals, mut scoring_steps, mut live_steps, mut matchups) = (0, 0, 0, 1);
         for _ in 0..2000 {
             let before = state.games["court-1"].clone();
             if let Some(u) = court.step(&mut rng) {
                 u.check().expect("every simulated update is valid");
-                let applied = state.apply(&u);
+                let applied = state.update(&u);
                 finals += u32::from(applied.went_final);
                 matchups += u32::from(u.home.is_some());
                 let after = &state.games["court-1"];
@@ -353,7 +353,7 @@ mod tests {
     #[test]
     fn final_notice_names_the_winner_first() {
         let mut s = ScoresState::default();
-        s.apply(&GameUpdate {
+        s.update(&GameUpdate {
             id: "g".into(),
             home: Some("A".into()),
             away: Some("B".into()),

@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::event::notifications::Level;
-use crate::event::topic::{NOTIFICATIONS, STOCKS};
-use crate::event::{NewNotice, Tick, Topic};
+use crate::event::BuiltIn;
+use crate::event::{NewNotice, Tick};
 use crate::hub::Hub;
 
 /// A one-tick move larger than this (percent) is news: it goes out as a notification.
@@ -53,8 +53,8 @@ impl Simulator {
     }
 
     pub async fn run(self, hub: Hub, stop: CancellationToken) {
-        let topic = Topic::parse(STOCKS).expect("built-in topic name is valid");
-        let notifications = Topic::parse(NOTIFICATIONS).expect("built-in topic name is valid");
+        let topic = BuiltIn::Stocks.topic();
+        let notifications = BuiltIn::Notifications.topic();
         let snapshot = hub.snapshot();
         let mut prices: Vec<f64> = {
             let mut rng = rand::rng();

@@ -58,7 +58,7 @@ fn StocksCard() -> AnyView {
     // The largest moves (by absolute % change), recomputed as ticks arrive.
     let movers = move || {
         let mut all: Vec<(String, f64, f64)> = stocks
-            .symbols
+            .keys
             .get()
             .iter()
             .filter_map(|s| stocks.row(s))
@@ -90,19 +90,19 @@ fn ScoresCard() -> AnyView {
     // Live games first, then the rest in board order.
     let games = move || {
         let mut games: Vec<_> = scores
-            .ids
+            .keys
             .get()
             .iter()
-            .filter_map(|id| scores.game(id).map(|g| g.get()))
+            .filter_map(|id| scores.row(id).map(|g| g.get()))
             .collect();
         games.sort_by_key(|g| (g.status != GameStatus::Live, g.seq));
         games.truncate(SHOWN);
         games
     };
     let live = move || {
-        scores.ids.with(|ids| {
+        scores.keys.with(|ids| {
             ids.iter()
-                .filter_map(|id| scores.game(id))
+                .filter_map(|id| scores.row(id))
                 .filter(|g| g.with(|g| g.status == GameStatus::Live))
                 .count()
         })

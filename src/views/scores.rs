@@ -15,9 +15,9 @@ use crate::live::LiveStore;
 pub fn ScoresPage() -> AnyView {
     let scores = expect_context::<LiveStore>().scores;
     let live = move || {
-        scores.ids.with(|ids| {
+        scores.keys.with(|ids| {
             ids.iter()
-                .filter_map(|id| scores.game(id))
+                .filter_map(|id| scores.row(id))
                 .filter(|g| g.with(|g| g.status == crate::event::scores::GameStatus::Live))
                 .count()
         })
@@ -42,7 +42,7 @@ pub fn ScoresPage() -> AnyView {
                 }
             >
                 <ul class="games" aria-label="Games">
-                    <For each=move || scores.ids.get() key=|id| id.clone() let:id>
+                    <For each=move || scores.keys.get() key=|id| id.clone() let:id>
                         <GameCard id/>
                     </For>
                 </ul>
@@ -66,7 +66,7 @@ fn flash(n: u32) -> &'static str {
 #[component]
 fn GameCard(id: String) -> AnyView {
     let scores = expect_context::<LiveStore>().scores;
-    let Some(g) = scores.game(&id) else {
+    let Some(g) = scores.row(&id) else {
         return ().into_any();
     };
     view! {
@@ -171,11 +171,11 @@ fn Scorekeeper() -> AnyView {
     };
     let options = move || {
         scores
-            .ids
+            .keys
             .get()
             .into_iter()
             .filter_map(|id| {
-                let g = scores.game(&id)?;
+                let g = scores.row(&id)?;
                 let label = g.with(|g| format!("{} at {}", g.away, g.home));
                 Some(view! { <option value=id.clone()>{label}</option> })
             })

@@ -50,7 +50,7 @@ pub fn StocksPage() -> impl IntoView {
                         </thead>
                         <tbody>
                             <For
-                                each=move || stocks.symbols.get()
+                                each=move || stocks.keys.get()
                                 key=|symbol| symbol.clone()
                                 let:symbol
                             >
