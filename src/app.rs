@@ -10,8 +10,9 @@ use leptos_router::path;
 use crate::event::Snapshot;
 use crate::live::{self, LiveStore, SNAPSHOT_ELEMENT_ID};
 use crate::views::{
-    badge::ConnectionBadge, feed::FeedPage, home::HomePage, monitor::MonitorPage,
-    not_found::NotFound, scores::ScoresPage, stocks::StocksPage, toasts::Toasts,
+    badge::ConnectionBadge, feed::FeedPage, home::HomePage, jobs::JobsPage, monitor::MonitorPage,
+    not_found::NotFound, operator::Operator, scores::ScoresPage, stocks::StocksPage,
+    toasts::Toasts,
 };
 
 /// The document around the app, rendered on the server only.
@@ -55,6 +56,7 @@ pub fn App() -> impl IntoView {
     let snapshot = use_context::<Snapshot>().unwrap_or_default();
     let store = LiveStore::new(&snapshot);
     provide_context(store);
+    Operator::provide();
     // Effects run only in the browser, after hydration: exactly one stream per tab.
     Effect::new(move |_| live::start(store));
 
@@ -73,6 +75,7 @@ pub fn App() -> impl IntoView {
                     <A href="/scores">"Scores"</A>
                     <A href="/feed">"Feed"</A>
                     <A href="/monitor">"Monitor"</A>
+                    <A href="/jobs">"Jobs"</A>
                 </nav>
                 <ConnectionBadge/>
             </header>
@@ -83,6 +86,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("scores") view=ScoresPage/>
                     <Route path=path!("feed") view=FeedPage/>
                     <Route path=path!("monitor") view=MonitorPage/>
+                    <Route path=path!("jobs") view=JobsPage/>
                 </Routes>
             </main>
             <Toasts/>

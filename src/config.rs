@@ -106,6 +106,14 @@ pub struct Config {
     #[arg(long, env = "PULSE_FEED_POSTS_PER_MINUTE", default_value_t = 6.0)]
     pub feed_posts_per_minute: f64,
 
+    /// Pulse's own jobs (export, compact) that run at once; more wait as `queued`.
+    #[arg(long, env = "PULSE_JOBS_MAX", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16))]
+    pub jobs_max: u64,
+
+    /// Events an export writes between two progress reports.
+    #[arg(long, env = "PULSE_EXPORT_BATCH", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub export_batch: u64,
+
     /// Redis to share one event stream between several instances, e.g.
     /// `redis://127.0.0.1:6379/0`. Unset: one process with the embedded SQLite log.
     #[arg(long, env = "PULSE_REDIS_URL", hide_env_values = true)]
@@ -131,6 +139,14 @@ impl Config {
 
     pub fn posts_path(&self) -> PathBuf {
         self.data_dir.join("posts.db")
+    }
+
+    pub fn jobs_path(&self) -> PathBuf {
+        self.data_dir.join("jobs.db")
+    }
+
+    pub fn exports_dir(&self) -> PathBuf {
+        self.data_dir.join("exports")
     }
 
     pub fn token_path(&self) -> PathBuf {

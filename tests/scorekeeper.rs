@@ -99,7 +99,7 @@ async fn a_scorekeeper_session_changes_scores_until_sign_out() {
     let (_, cookie, _) = call(&server, "sign_in", None, &[("secret", PASSWORD)]).await;
     let session = cookie.unwrap().split(';').next().unwrap().to_owned();
 
-    let (status, _, body) = call(&server, "scorekeeper_status", Some(&session), &[]).await;
+    let (status, _, body) = call(&server, "operator_status", Some(&session), &[]).await;
     assert_eq!((status, body.as_str()), (200, "true"));
     let (status, _, body) = call(
         &server,

@@ -76,7 +76,7 @@ test("a signed-in scorekeeper changes a score and every viewer sees it", async (
   await scores.signIn("not-the-password");
   await expect(page.getByTestId("sign-in-error")).toHaveText(/password is not right/);
   await scores.signIn(SCOREKEEPER_PASSWORD);
-  await expect(page.getByTestId("scorekeeper-session")).toHaveText(/signed in as scorekeeper/);
+  await expect(page.getByTestId("operator-session")).toHaveText(/signed in as operator/);
   // The session cookie is invisible to scripts.
   expect(await page.evaluate(() => document.cookie)).not.toContain("pulse_scorekeeper");
 

@@ -1,11 +1,13 @@
-//! Server functions: the UI's own actions (sign in as scorekeeper, change a game, post to the
-//! feed, page back through older posts). Each file declares its functions — the browser gets
+//! Server functions: the UI's own actions (sign in as operator, change a game, post to the
+//! feed, page back through older posts, start and stop jobs). Each file declares its functions — the browser gets
 //! typed client stubs — with their bodies beside them in a server-only `ssr` module, and one
 //! error enum whose messages tell the reader what to do and which owns its HTTP status.
 //!
 //! The enums encode as JSON, so the browser gets the variant back, not just a string.
 
 pub mod feed;
+pub mod jobs;
+pub mod operator;
 #[cfg(feature = "ssr")]
 pub mod request;
 pub mod scores;

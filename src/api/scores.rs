@@ -1,4 +1,4 @@
-//! Scorekeeper actions: `sign_in`, `sign_out`, `scorekeeper_status`, `update_game`.
+//! Scorekeeper actions: `update_game`, for a signed-in operator ([`super::operator`]).
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
@@ -10,10 +10,6 @@ use serde::{Deserialize, Serialize};
 pub enum ScoreError {
     /// No scorekeeper session (never signed in, signed out, expired, or the server restarted).
     NotSignedIn,
-    /// The password or token did not match.
-    WrongSecret,
-    /// Too many sign-in attempts from this address.
-    TooManyAttempts { retry_after_secs: u64 },
     /// A field of the change is not valid; the message names it.
     Invalid(String),
     /// There is no game with this id on the board.
@@ -29,14 +25,7 @@ impl std::fmt::Display for ScoreError {
         match self {
             ScoreError::NotSignedIn => write!(
                 f,
-                "Only a scorekeeper can change games. Sign in with the scorekeeper password first."
-            ),
-            ScoreError::WrongSecret => {
-                write!(f, "That password is not right. Check it and try again.")
-            }
-            ScoreError::TooManyAttempts { retry_after_secs } => write!(
-                f,
-                "Too many sign-in attempts. Try again in {retry_after_secs} s."
+                "Only an operator can change games. Sign in with the operator password first."
             ),
             ScoreError::Invalid(m) => write!(f, "{m}"),
             ScoreError::UnknownGame(id) => {
@@ -59,8 +48,7 @@ impl std::error::Error for ScoreError {}
 impl super::Refusal for ScoreError {
     fn status(&self) -> u16 {
         match self {
-            ScoreError::NotSignedIn | ScoreError::WrongSecret => 401,
-            ScoreError::TooManyAttempts { .. } => 429,
+            ScoreError::NotSignedIn => 401,
             ScoreError::Invalid(_) => 400,
             ScoreError::UnknownGame(_) => 404,
             ScoreError::Unavailable(_) | ScoreError::Request(_) => 503,
@@ -74,25 +62,6 @@ impl FromServerFnError for ScoreError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         ScoreError::Request(value.to_string())
     }
-}
-
-/// Signs in as scorekeeper with the `--scorekeeper-password` or the publish token; sets an
-/// `HttpOnly`, `SameSite=Strict` session cookie.
-#[server(prefix = "/api/fn", endpoint = "sign_in")]
-pub async fn sign_in(secret: String) -> Result<(), ScoreError> {
-    super::request::answered(ssr::sign_in(secret).await)
-}
-
-/// Ends the scorekeeper session and clears the cookie.
-#[server(prefix = "/api/fn", endpoint = "sign_out")]
-pub async fn sign_out() -> Result<(), ScoreError> {
-    super::request::answered(ssr::sign_out().await)
-}
-
-/// Whether this browser holds a scorekeeper session.
-#[server(prefix = "/api/fn", endpoint = "scorekeeper_status")]
-pub async fn scorekeeper_status() -> Result<bool, ScoreError> {
-    super::request::answered(ssr::scorekeeper_status().await)
 }
 
 /// Changes one game. Fields left empty stay as they are (the form sends strings, so a number
@@ -111,52 +80,10 @@ pub async fn update_game(
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::ScoreError;
-    use crate::api::request::{client_ip, parts, retry_secs, set_cookie, signed_in, state};
+    use crate::api::request::{signed_in, state};
     use crate::event::scores::{GameStatus, MAX_SCORE};
     use crate::event::{BuiltIn, GameUpdate, Payload};
-    use crate::server::auth::constant_time_eq;
-    use crate::server::session::{self, Sessions};
     use crate::sources::scores::final_notice;
-
-    pub async fn sign_in(secret: String) -> Result<(), ScoreError> {
-        let state = state();
-        state
-            .sign_in_limit
-            .check(client_ip())
-            .map_err(|w| ScoreError::TooManyAttempts {
-                retry_after_secs: retry_secs(w),
-            })?;
-        let given = secret.trim().as_bytes();
-        let by_token = constant_time_eq(given, state.token.as_bytes());
-        let by_password = state
-            .config
-            .scorekeeper_password
-            .as_deref()
-            .is_some_and(|p| !p.is_empty() && constant_time_eq(given, p.as_bytes()));
-        if !(by_token || by_password) {
-            return Err(ScoreError::WrongSecret);
-        }
-        let id = state.sessions.start().await.map_err(|_| {
-            ScoreError::Unavailable(
-                "sign-in cannot be recorded right now; try again shortly".into(),
-            )
-        })?;
-        set_cookie(session::set_cookie(&id, state.config.cookie_secure));
-        Ok(())
-    }
-
-    pub async fn sign_out() -> Result<(), ScoreError> {
-        let state = state();
-        if let Some(id) = parts().and_then(|p| Sessions::from_headers(&p.headers)) {
-            state.sessions.finish(&id).await;
-        }
-        set_cookie(session::clear_cookie(state.config.cookie_secure));
-        Ok(())
-    }
-
-    pub async fn scorekeeper_status() -> Result<bool, ScoreError> {
-        Ok(signed_in(&state()).await.is_some())
-    }
 
     fn score(field: &str, raw: &str) -> Result<Option<u32>, ScoreError> {
         let raw = raw.trim();

@@ -6,6 +6,7 @@
 
 pub mod feed;
 pub mod id;
+pub mod jobs;
 pub mod monitor;
 pub mod notifications;
 pub mod payload;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use feed::{FeedState, NewPost, Post};
 pub use id::{BadEventId, EventId};
+pub use jobs::{Job, JobStatus, JobsState};
 pub use monitor::{MonitorState, Sample};
 pub use notifications::{NewNotice, Notice, NotificationsState};
 pub use payload::Payload;
@@ -72,6 +74,7 @@ pub fn validate_payload_at(
         Some(BuiltIn::Feed) => payload::normalize::<NewPost>(value, now_ms),
         Some(BuiltIn::Monitor) => payload::normalize::<Sample>(value, now_ms),
         Some(BuiltIn::Notifications) => payload::normalize::<NewNotice>(value, now_ms),
+        Some(BuiltIn::Jobs) => payload::normalize::<Job>(value, now_ms),
         None => Ok(value.to_string()),
     }
 }
@@ -109,6 +112,8 @@ pub struct Snapshot {
     pub monitor: MonitorState,
     #[serde(default)]
     pub notifications: NotificationsState,
+    #[serde(default)]
+    pub jobs: JobsState,
 }
 
 /// One event of a built-in topic, parsed into its view's payload: the single place that maps
@@ -120,6 +125,7 @@ pub enum ViewEvent {
     Feed(NewPost),
     Monitor(Sample),
     Notifications(NewNotice),
+    Jobs(Job),
 }
 
 impl ViewEvent {
@@ -131,6 +137,7 @@ impl ViewEvent {
             BuiltIn::Feed => ViewEvent::Feed(NewPost::parse(data)?),
             BuiltIn::Monitor => ViewEvent::Monitor(Sample::parse(data)?),
             BuiltIn::Notifications => ViewEvent::Notifications(NewNotice::parse(data)?),
+            BuiltIn::Jobs => ViewEvent::Jobs(Job::parse(data)?),
         })
     }
 
@@ -151,6 +158,7 @@ impl Snapshot {
             BuiltIn::Feed => serde_json::to_value(&self.feed),
             BuiltIn::Monitor => serde_json::to_value(&self.monitor),
             BuiltIn::Notifications => serde_json::to_value(&self.notifications),
+            BuiltIn::Jobs => serde_json::to_value(&self.jobs),
         };
         json.unwrap_or(serde_json::Value::Null)
     }
@@ -183,6 +191,7 @@ impl Snapshot {
             ViewEvent::Feed(e) => drop(self.feed.apply(id, e)),
             ViewEvent::Monitor(e) => drop(self.monitor.apply(id, e)),
             ViewEvent::Notifications(e) => drop(self.notifications.apply(id, e)),
+            ViewEvent::Jobs(e) => drop(self.jobs.apply(id, e)),
         }
     }
 }

@@ -15,17 +15,19 @@ pub enum BuiltIn {
     Feed,
     Monitor,
     Notifications,
+    Jobs,
 }
 
 impl BuiltIn {
     /// Every built-in topic, in the order the client registers them. The pages subscribe to
     /// all of them on one stream.
-    pub const ALL: [BuiltIn; 5] = [
+    pub const ALL: [BuiltIn; 6] = [
         BuiltIn::Stocks,
         BuiltIn::Scores,
         BuiltIn::Feed,
         BuiltIn::Monitor,
         BuiltIn::Notifications,
+        BuiltIn::Jobs,
     ];
 
     /// The topic's name on the wire (`event:` field, URLs, the log).
@@ -36,6 +38,7 @@ impl BuiltIn {
             BuiltIn::Feed => "feed",
             BuiltIn::Monitor => "monitor",
             BuiltIn::Notifications => "notifications",
+            BuiltIn::Jobs => "jobs",
         }
     }
 

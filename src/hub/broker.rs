@@ -73,6 +73,14 @@ pub trait Broker: Send + Sync + 'static {
     /// its tail instead of answering `reset` at once.
     fn shared(&self) -> bool;
 
+    /// The newest id the backend has handed out, anywhere. Only a shared backend needs to ask
+    /// (one round trip): its answer lets an instance wait until its tail has committed
+    /// everything acknowledged before the call ([`super::Hub::sync`]). Backends that only this
+    /// process writes answer `None`: their tail commits before any acknowledgement.
+    fn head(&self) -> BoxFuture<'_, Result<Option<EventId>, PublishError>> {
+        Box::pin(futures::future::ready(Ok(None)))
+    }
+
     fn health(&self) -> BackendHealth;
 
     /// Stops accepting publishes, finishes what was accepted, and releases the backend.

@@ -19,7 +19,8 @@ use super::history::History;
 use super::stats::Stats;
 use super::subscription::{Replay, Subscription};
 use super::HubConfig;
-use crate::event::{EventId, Snapshot, Topic, ViewEvent};
+use crate::event::jobs::Supersede;
+use crate::event::{BuiltIn, EventId, Snapshot, Topic, ViewEvent};
 use crate::sse::frame;
 
 /// One published event, with its SSE frame encoded once and shared by every subscriber.
@@ -32,18 +33,26 @@ pub struct Event {
     pub at_ms: i64,
     /// `id: …\nevent: …\ndata: …\n\n`, ready to write to any stream.
     pub frame: Bytes,
+    /// For events a later one can make redundant (a job's state: each `jobs` event carries the
+    /// whole state), so a stream behind its reader may skip it. `None`: never skipped.
+    pub supersede: Option<Supersede>,
 }
 
 impl Event {
     pub fn new(id: EventId, topic: Topic, data: String, at_ms: i64) -> Event {
         let frame = frame::event(Some(&id.to_string()), Some(topic.as_str()), &data)
             .expect("topic names are validated single-line; ids are digits");
+        let supersede = match topic.builtin() {
+            Some(BuiltIn::Jobs) => Supersede::of(&data),
+            _ => None,
+        };
         Event {
             id,
             topic,
             data,
             at_ms,
             frame: Bytes::from(frame),
+            supersede,
         }
     }
 
@@ -278,6 +287,16 @@ impl Core {
 
     pub fn snapshot(&self) -> Snapshot {
         self.lock().snapshot.clone()
+    }
+
+    /// Reads the snapshot in place (no copy), under the lock: keep `f` short.
+    pub fn read<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
+        f(&self.lock().snapshot)
+    }
+
+    /// Events in the replay window that `wanted` accepts, oldest first.
+    pub fn window(&self, wanted: impl Fn(&Event) -> bool) -> Vec<Arc<Event>> {
+        self.lock().history.after(EventId::ZERO, wanted)
     }
 
     pub fn latest(&self, topic: &Topic) -> Option<Arc<Event>> {

@@ -49,7 +49,7 @@ pub mod broker;
 mod core;
 mod history;
 pub mod stats;
-mod subscription;
+pub mod subscription;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -149,6 +149,19 @@ impl Hub {
         Ok(id)
     }
 
+    /// Waits until this instance has committed every event acknowledged anywhere before this
+    /// call. Read-compute-publish updates (a job's next state from its current one) call it
+    /// first, so a report that reaches another instance than the previous one still starts
+    /// from the newest state. Free with a backend only this process writes.
+    pub async fn sync(&self) -> Result<(), PublishError> {
+        if let Some(head) = self.broker.head().await? {
+            if !self.core.wait_for(head, TAIL_WAIT).await {
+                return Err(PublishError::Unavailable);
+            }
+        }
+        Ok(())
+    }
+
     /// Subscribes to `topics`, replaying what came after `since` (see [`Replay`]).
     pub async fn subscribe(&self, topics: Vec<Topic>, since: Option<EventId>) -> Subscription {
         self.wait_for_resume(since).await;
@@ -175,6 +188,17 @@ impl Hub {
     /// The state every view shows, with the id it is current to.
     pub fn snapshot(&self) -> Snapshot {
         self.core.snapshot()
+    }
+
+    /// Reads the snapshot in place, without copying it (under the hub's lock: keep `f` short).
+    pub fn read<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
+        self.core.read(f)
+    }
+
+    /// The events of the replay window that `wanted` accepts, oldest first (what an export
+    /// can reach).
+    pub fn window(&self, wanted: impl Fn(&Event) -> bool) -> Vec<Arc<Event>> {
+        self.core.window(wanted)
     }
 
     /// The newest event of a topic (what a custom topic's snapshot shows).

@@ -20,6 +20,9 @@ pub struct Stats {
     pub batches: AtomicU64,
     /// Publishes refused because the log failed.
     pub storage_errors: AtomicU64,
+    /// Events a slow reader skipped because a newer event of the same key (a job's newer
+    /// state) was already queued behind them.
+    pub conflated: AtomicU64,
     /// Subscriptions ever opened.
     pub subscribed: AtomicU64,
     /// Publish-to-acknowledge latency.

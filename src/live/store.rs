@@ -6,7 +6,8 @@ use leptos::prelude::*;
 
 use super::{ConnectionState, FeedStore, KeyedStore, NotificationsStore};
 use crate::event::{
-    BuiltIn, EventId, MonitorState, ScoresState, Snapshot, StocksState, ViewEvent, ViewState,
+    BuiltIn, EventId, JobsState, MonitorState, ScoresState, Snapshot, StocksState, ViewEvent,
+    ViewState,
 };
 
 #[derive(Clone, Copy)]
@@ -22,6 +23,8 @@ pub struct LiveStore {
     /// One signal: every sample changes nearly every figure on the page anyway.
     pub monitor: RwSignal<MonitorState>,
     pub notifications: NotificationsStore,
+    /// One signal per job row.
+    pub jobs: KeyedStore<JobsState>,
 }
 
 impl LiveStore {
@@ -35,6 +38,7 @@ impl LiveStore {
             feed: FeedStore::new(&snapshot.feed),
             monitor: RwSignal::new(snapshot.monitor.clone()),
             notifications: NotificationsStore::new(&snapshot.notifications),
+            jobs: KeyedStore::new(&snapshot.jobs),
         }
     }
 
@@ -55,6 +59,7 @@ impl LiveStore {
             ViewEvent::Feed(e) => self.feed.apply(id, &e),
             ViewEvent::Monitor(e) => self.monitor.update(|m| drop(m.apply(id, &e))),
             ViewEvent::Notifications(e) => self.notifications.apply(id, &e),
+            ViewEvent::Jobs(e) => self.jobs.apply(id, &e),
         }
     }
 
@@ -65,6 +70,7 @@ impl LiveStore {
         self.feed.replace(&snapshot.feed);
         self.monitor.set(snapshot.monitor.clone());
         self.notifications.replace(&snapshot.notifications);
+        self.jobs.replace(&snapshot.jobs);
         self.last_id.set(snapshot.id.get());
     }
 }

@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::AppState;
 use crate::error::ApiError;
 use crate::event::{EventId, Topic};
+use crate::hub::subscription::conflate;
 use crate::hub::{Replay, Subscription};
 use crate::sse::frame;
 
@@ -176,6 +177,10 @@ impl Stream {
                         Some(ev) => frames.push(ev),
                         None => break,
                     }
+                }
+                let skipped = conflate(&mut frames);
+                if skipped > 0 {
+                    self.sub.count_conflated(skipped);
                 }
                 self.ticker.reset();
                 if frames.len() == 1 {

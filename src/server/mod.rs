@@ -6,11 +6,12 @@
 
 pub mod auth;
 pub mod events;
-pub mod feed;
+pub mod jobs;
 pub mod limit;
 pub mod ops;
 pub mod pages;
 pub mod publish;
+pub mod recorder;
 pub mod session;
 pub mod topics;
 
@@ -31,7 +32,7 @@ use crate::hub::backend::local::LocalBroker;
 use crate::hub::backend::redis::{RedisBroker, RedisLink, RedisOptions};
 use crate::hub::{Broker, BrokerError, Hub, HubConfig, LogError};
 use crate::sources::leader::Leadership;
-use crate::storage::{OpenMode, PostStore, SqliteLog};
+use crate::storage::{JobStore, OpenMode, PostStore, SqliteLog};
 
 /// How long shutdown waits for connections to finish after streams were told to end.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -48,7 +49,15 @@ pub struct AppState {
     /// The feed's posts table (kept beyond the event history).
     pub posts: PostStore,
     /// How far the posts table is (publishers of a post wait for it).
-    pub recorder: feed::Recorder,
+    pub recorder: recorder::Recorder,
+    /// Every job's newest state, kept beyond the replay window.
+    pub jobs: JobStore,
+    /// How far the jobs table is.
+    pub jobs_recorder: recorder::Recorder,
+    /// Serializes read-compute-publish of job states in this process.
+    pub job_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Wakes the runner of Pulse's own jobs.
+    pub runner: crate::sources::jobs::RunnerHandle,
     /// This instance's name (`--instance`), shown on /monitor.
     pub instance: Arc<str>,
     /// Whether the simulators run on this instance now (one instance at a time).
@@ -56,6 +65,9 @@ pub struct AppState {
     /// The newest posts stored before this start, to fill the feed's window when the event
     /// history no longer holds them (see [`AppState::snapshot`]).
     pub feed_seed: Arc<Vec<Post>>,
+    /// Jobs stored before this start (running ones, and the newest finished), for the same
+    /// reason: a job outlives the replay window.
+    pub jobs_seed: Arc<Vec<crate::event::Job>>,
     pub sessions: session::Sessions,
     /// Posting through the feed's form, per client address.
     pub post_limit: limit::RateLimiter,
@@ -73,6 +85,7 @@ impl AppState {
     pub fn snapshot(&self) -> Snapshot {
         let mut snap = self.hub.snapshot();
         snap.feed.backfill(&self.feed_seed);
+        snap.jobs.backfill(&self.jobs_seed);
         snap
     }
 }
@@ -131,6 +144,7 @@ impl std::error::Error for StartError {}
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(events::router())
+        .merge(jobs::router())
         .merge(publish::router())
         .merge(topics::router())
         .merge(ops::router())
@@ -208,15 +222,32 @@ pub async fn serve(
     let cancel = CancellationToken::new();
     let posts =
         PostStore::open(&config.posts_path()).map_err(|e| StartError::Posts(e.to_string()))?;
-    let (recorder, caught_up) = feed::Recorder::start(hub.clone(), posts.clone(), cancel.clone())
-        .await
-        .map_err(|e| StartError::Posts(e.to_string()))?;
+    let (recorder, caught_up) =
+        recorder::Recorder::start(hub.clone(), posts.clone(), cancel.clone())
+            .await
+            .map_err(|e| StartError::Posts(e.to_string()))?;
     if caught_up > 0 {
         tracing::info!("feed: stored {caught_up} posts from the event log");
     }
+    let jobs = JobStore::open(&config.jobs_path()).map_err(|e| StartError::Posts(e.to_string()))?;
+    let (jobs_recorder, _) = recorder::Recorder::start(hub.clone(), jobs.clone(), cancel.clone())
+        .await
+        .map_err(|e| StartError::Posts(e.to_string()))?;
     let feed_seed = posts
         .page(None, FEED_WINDOW)
         .map_err(|e| StartError::Posts(e.to_string()))?;
+    let jobs_seed = {
+        let mut all = jobs.all().map_err(|e| StartError::Posts(e.to_string()))?;
+        // Everything unfinished, and the newest finished ones (`all` is newest first).
+        let mut finished = 0;
+        all.retain(|j| {
+            !j.status.is_final() || {
+                finished += 1;
+                finished <= crate::event::jobs::KEEP_FINISHED
+            }
+        });
+        all
+    };
 
     let mut sources = Vec::new();
     if let Some(mut sampler) = sampler {
@@ -257,14 +288,21 @@ pub async fn serve(
         shutdown: cancel.clone(),
         posts,
         recorder,
+        jobs,
+        jobs_recorder,
+        job_lock: Arc::default(),
+        runner: crate::sources::jobs::RunnerHandle::default(),
         instance,
         leading,
         feed_seed: Arc::new(feed_seed),
+        jobs_seed: Arc::new(jobs_seed),
         sessions,
         post_limit: limit::RateLimiter::new(config.feed_posts_per_minute, config.feed_burst),
         sign_in_limit: limit::RateLimiter::new(SIGN_IN_PER_MINUTE, SIGN_IN_BURST),
         config: Arc::new(config),
     };
+    let runner = crate::sources::jobs::Runner::new(state.clone(), state.runner.clone());
+    sources.push(tokio::spawn(runner.run(cancel.clone())));
     let app = router(state);
     if let Ok(addr) = listener.local_addr() {
         tracing::info!("listening on http://{addr}");

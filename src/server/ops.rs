@@ -86,6 +86,11 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "Publishes refused because the log failed.",
             &s.storage_errors,
         ),
+        (
+            "events_conflated_total",
+            "Superseded job states skipped for slow readers (a newer state was queued).",
+            &s.conflated,
+        ),
         ("subscriptions_total", "Streams ever opened.", &s.subscribed),
     ];
     for (name, help, value) in counters {

@@ -28,6 +28,12 @@ async fn publish(
         return Err(ApiError::Unauthorized);
     }
     let topic = Topic::parse(&topic).map_err(ApiError::BadTopic)?;
+    if topic.builtin() == Some(BuiltIn::Jobs) {
+        // Job states are computed by the server from reports (rate, ETA, transitions).
+        return Err(ApiError::BadTopicList(
+            "job progress is reported through POST /api/jobs/{id}/progress, not published".into(),
+        ));
+    }
     let limit = state.config.max_body;
     let declared = headers
         .get(header::CONTENT_LENGTH)

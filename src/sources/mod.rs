@@ -2,6 +2,7 @@
 //! publisher would, and stops when its cancellation token is cancelled: at shutdown, or — for
 //! the simulators — when this instance stops being the one that runs them ([`leader`]).
 
+pub mod jobs;
 pub mod leader;
 pub mod monitor;
 pub mod scores;

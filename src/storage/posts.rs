@@ -115,6 +115,49 @@ impl PostStore {
     }
 }
 
+/// Posts are keyed by event id, so the newest post's id is the mark.
+impl super::Table for PostStore {
+    const TOPIC: crate::event::BuiltIn = crate::event::BuiltIn::Feed;
+    const NAME: &'static str = "posts table";
+
+    fn mark(&self) -> Result<crate::event::EventId, PostsError> {
+        self.last_id().map(crate::event::EventId::new)
+    }
+
+    fn store(
+        &self,
+        events: &[std::sync::Arc<crate::hub::Event>],
+        _through: crate::event::EventId,
+    ) -> Result<(), PostsError> {
+        use crate::event::{NewPost, Payload};
+        let posts: Vec<Post> = events
+            .iter()
+            .filter_map(|e| {
+                NewPost::parse(&e.data)
+                    .ok()
+                    .map(|p| Post::new(e.id.get(), &p))
+            })
+            .collect();
+        self.insert(&posts)
+    }
+
+    fn store_snapshot(
+        &self,
+        snapshot: &crate::event::Snapshot,
+        _through: crate::event::EventId,
+    ) -> Result<(), PostsError> {
+        let since = self.last_id()?;
+        let posts: Vec<Post> = snapshot
+            .feed
+            .posts
+            .iter()
+            .filter(|p| p.id > since)
+            .cloned()
+            .collect();
+        self.insert(&posts)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,11 +4,11 @@
 //! message for anyone not signed in.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::api::scores::{scorekeeper_status, SignIn, SignOut, UpdateGame};
+use super::operator::{Operator, OperatorSignIn};
+use crate::api::scores::UpdateGame;
 use crate::live::LiveStore;
 
 #[component]
@@ -121,40 +121,13 @@ fn GameCard(id: String) -> AnyView {
 #[component]
 fn Scorekeeper() -> AnyView {
     let scores = expect_context::<LiveStore>().scores;
-    let sign_in = ServerAction::<SignIn>::new();
-    let sign_out = ServerAction::<SignOut>::new();
+    let op = Operator::get();
     let update = ServerAction::<UpdateGame>::new();
-    // Unknown until the browser asks (the server-rendered page does not know who is reading).
-    let signed_in = RwSignal::new(None::<bool>);
-    Effect::new(move |_| {
-        spawn_local(async move {
-            if let Ok(yes) = scorekeeper_status().await {
-                signed_in.set(Some(yes));
-            }
-        });
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = sign_in.value().get() {
-            signed_in.set(Some(true));
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = sign_out.value().get() {
-            signed_in.set(Some(false));
-        }
-    });
     Effect::new(move |_| {
         if let Some(Err(crate::api::scores::ScoreError::NotSignedIn)) = update.value().get() {
-            signed_in.set(Some(false));
+            op.lost();
         }
     });
-    let sign_in_error = move || {
-        sign_in
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| e.to_string())
-    };
     let update_error = move || {
         update
             .value()
@@ -184,43 +157,7 @@ fn Scorekeeper() -> AnyView {
     view! {
         <details class="panel scorekeeper" data-testid="scorekeeper">
             <summary>"Scorekeeper"</summary>
-            <p class="muted" data-testid="scorekeeper-session" aria-live="polite">
-                {move || match signed_in.get() {
-                    Some(true) => "You are signed in as scorekeeper.",
-                    Some(false) => "Sign in with the scorekeeper password to change games.",
-                    None => "",
-                }}
-            </p>
-            <Show
-                when=move || signed_in.get() == Some(true)
-                fallback=move || {
-                    view! {
-                        <ActionForm action=sign_in attr:class="form-row" attr:data-testid="sign-in">
-                            // Password managers file the password under a user name; this one has
-                            // no `name`, so it is not sent.
-                            <input
-                                type="text"
-                                class="sr-only"
-                                autocomplete="username"
-                                value="scorekeeper"
-                                tabindex="-1"
-                                aria-hidden="true"
-                                readonly
-                            />
-                            <label>
-                                "Password "
-                                <input type="password" name="secret" autocomplete="current-password" required/>
-                            </label>
-                            <button type="submit">"Sign in"</button>
-                        </ActionForm>
-                        <p class="form-error" role="alert" data-testid="sign-in-error">{sign_in_error}</p>
-                    }
-                }
-            >
-                <ActionForm action=sign_out attr:class="form-row">
-                    <button type="submit">"Sign out"</button>
-                </ActionForm>
-            </Show>
+            <OperatorSignIn can="change games"/>
             <ActionForm action=update attr:class="form-grid" attr:data-testid="update-game">
                 <label>
                     "Game "

@@ -429,6 +429,21 @@ impl Broker for RedisBroker {
         true
     }
 
+    fn head(&self) -> BoxFuture<'_, Result<Option<EventId>, PublishError>> {
+        async move {
+            let seq: redis::RedisResult<Option<u64>> =
+                self.link.query(redis::cmd("GET").arg(&self.keys.seq)).await;
+            match seq {
+                Ok(seq) => Ok(Some(EventId::new(seq.unwrap_or(0)))),
+                Err(e) => {
+                    tracing::warn!("reading the stream's head from redis failed: {e}");
+                    Err(PublishError::Unavailable)
+                }
+            }
+        }
+        .boxed()
+    }
+
     fn health(&self) -> BackendHealth {
         BackendHealth {
             kind: "redis",
