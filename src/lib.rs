@@ -15,7 +15,9 @@
 //!   older posts), with typed errors; bodies in `server::actions`.
 //!
 //! Server only (`ssr` feature):
-//! - [`config`]: command-line flags with environment fallbacks.
+//! - [`cli`]: the command line — `pulse` serves; `pulse tail` (a resuming SSE client for the
+//!   shell) and `pulse publish` (events from arguments or NDJSON on stdin) are its clients.
+//! - [`config`]: the serve flags, each with an environment fallback.
 //! - [`hub`]: publish / subscribe / replay, the history window and the per-subscriber queue policy.
 //! - [`storage`]: the durable event log (SQLite) behind the [`hub::EventLog`] interface, and the
 //!   feed's posts table.
@@ -31,6 +33,8 @@ pub mod live;
 pub mod sse;
 pub mod views;
 
+#[cfg(feature = "ssr")]
+pub mod cli;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
