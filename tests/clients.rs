@@ -123,7 +123,9 @@ impl Tail {
             std::thread::spawn(move || {
                 let mut line = String::new();
                 while std::io::BufRead::read_line(&mut out, &mut line).unwrap_or(0) > 0 {
-                    l.lock().unwrap().push(line.trim_end_matches('\n').to_owned());
+                    l.lock()
+                        .unwrap()
+                        .push(line.trim_end_matches('\n').to_owned());
                     line.clear();
                 }
             }),
@@ -245,30 +247,29 @@ async fn tail_prints_every_acknowledged_event_once_across_sigterm_and_sigkill_re
     ]);
 
     let acked = Arc::new(AtomicU64::new(0));
-    let total = 300;
+    let total = 400;
     let publisher = steady_publisher(
         base.clone(),
         "seq",
         total,
-        Duration::from_millis(5),
+        Duration::from_millis(8),
         acked.clone(),
         LIMIT,
     );
-    let wait_for = |n: u64| {
-        let acked = acked.clone();
-        async move {
-            let deadline = Instant::now() + LIMIT;
-            while acked.load(Ordering::SeqCst) < n {
-                assert!(Instant::now() < deadline, "publisher stalled below {n}");
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }
-    };
-    wait_for(80).await;
+    // Each interruption hits the tail mid-stream: it has printed this many events, so it is
+    // connected to the instance that goes away.
+    tail.wait_for("80 events", LIMIT, |lines| lines.len() >= 80)
+        .await;
     let took = server.take().unwrap().terminate();
     println!("SIGTERM exit took {took:?}");
     server = Some(PulseProcess::start_with(dir.path(), port, &env).await);
-    wait_for(180).await;
+    tail.wait_for("200 events", LIMIT, |lines| lines.len() >= 200)
+        .await;
+    println!(
+        "SIGKILL at {} acknowledged, tail printed {}",
+        acked.load(Ordering::SeqCst),
+        tail.lines().len()
+    );
     server.take().unwrap().kill_9();
     tokio::time::sleep(Duration::from_millis(300)).await;
     server = Some(PulseProcess::start_with(dir.path(), port, &env).await);
@@ -303,11 +304,15 @@ async fn tail_prints_every_acknowledged_event_once_across_sigterm_and_sigkill_re
         .copied()
         .filter(|id| !seen.contains(id))
         .collect();
-    assert!(missing.is_empty(), "acknowledged but not printed: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not printed: {missing:?}"
+    );
     for e in &events {
         assert!(e["data"]["n"].is_u64(), "data is the event's JSON: {e}");
     }
     let stderr = tail.stderr();
+    println!("tail's stderr:\n{stderr}");
     assert!(
         stderr.matches("reconnected").count() >= 2,
         "both restarts were noticed:\n{stderr}"
@@ -350,7 +355,11 @@ async fn tail_since_prints_exactly_the_events_after_that_id() {
         Duration::from_secs(20),
     )
     .await;
-    assert_eq!(ran.code, Some(0), "--timeout-secs alone ends cleanly: {ran:?}");
+    assert_eq!(
+        ran.code,
+        Some(0),
+        "--timeout-secs alone ends cleanly: {ran:?}"
+    );
     let lines: Vec<String> = ran.lines().iter().map(|l| l.to_string()).collect();
     let events = parse_json_lines(&lines);
     assert_eq!(
@@ -382,7 +391,10 @@ async fn tail_since_prints_exactly_the_events_after_that_id() {
     )
     .await;
     assert_eq!(ran.code, Some(124), "{ran:?}");
-    assert_eq!(ran.lines(), vec![r#"19 seq {"n":19}"#, r#"20 seq {"n":20}"#]);
+    assert_eq!(
+        ran.lines(),
+        vec![r#"19 seq {"n":19}"#, r#"20 seq {"n":20}"#]
+    );
     assert!(ran.stderr.contains("2 of 5 events"), "{}", ran.stderr);
 
     // --max-events reached: exit 0 at once.
@@ -491,6 +503,25 @@ async fn tail_refusals_are_usage_errors() {
     server.stop().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_exits_0_on_sigterm_while_the_server_is_down() {
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    let mut tail = Tail::start(&["tail", "--url", &nobody, "--topics", "seq"]);
+    let deadline = Instant::now() + LIMIT;
+    while !tail.stderr().contains("Connection refused") {
+        assert!(
+            Instant::now() < deadline,
+            "no retry notice: {}",
+            tail.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tail.signal("TERM");
+    let status = tail.wait_exit(SECS5).await;
+    assert_eq!(status.code(), Some(0), "{}", tail.stderr());
+    assert!(tail.lines().is_empty());
+}
+
 // ------------------------------------------------------------------------------------- publish
 
 /// `pulse publish --url <server> args...` with `token` in the environment.
@@ -552,7 +583,11 @@ async fn publish_exit_codes_and_messages() {
 
     // 400: the payload does not match the topic's schema.
     let ran = run(
-        publish(&url, Some(TOKEN), &["stocks", r#"{"symbol":"ACME","price":-1}"#]),
+        publish(
+            &url,
+            Some(TOKEN),
+            &["stocks", r#"{"symbol":"ACME","price":-1}"#],
+        ),
         None,
         RUN,
     )
@@ -646,7 +681,11 @@ async fn publish_exit_codes_and_messages() {
     // Nothing listening: retried, then exit 5.
     let nobody = format!("http://127.0.0.1:{}", free_port());
     let ran = run(
-        publish(&nobody, Some(TOKEN), &["--retries", "1", "seq", r#"{"n":6}"#]),
+        publish(
+            &nobody,
+            Some(TOKEN),
+            &["--retries", "1", "seq", r#"{"n":6}"#],
+        ),
         None,
         RUN,
     )
@@ -667,12 +706,7 @@ async fn publish_from_stdin_sends_each_line_in_order() {
     let before = server.publish("seq", r#"{"n":0}"#).await;
 
     let input = "{\"n\":1}\n\n  \n{\"n\":2}\r\n{\"n\":3}";
-    let ran = run(
-        publish(&url, Some(TOKEN), &["seq", "-"]),
-        Some(input),
-        RUN,
-    )
-    .await;
+    let ran = run(publish(&url, Some(TOKEN), &["seq", "-"]), Some(input), RUN).await;
     assert_eq!(ran.code, Some(0), "{ran:?}");
     let ids: Vec<u64> = ran.lines().iter().map(|l| l.parse().unwrap()).collect();
     assert_eq!(ids.len(), 3, "{ran:?}");
@@ -716,7 +750,11 @@ async fn publish_from_stdin_sends_each_line_in_order() {
     )
     .await;
     assert_eq!(ran.code, Some(2), "{ran:?}");
-    assert!(ran.stderr.contains("line 2: not valid JSON"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("line 2: not valid JSON"),
+        "{}",
+        ran.stderr
+    );
     server.stop().await.unwrap();
 }
 

@@ -163,6 +163,8 @@ pub fn describe_refusal(status: reqwest::StatusCode, body: &[u8]) -> String {
             (None, Some(d)) => format!("{head}: {d}"),
             (None, None) => head,
         },
+        // An HTML error page (a proxy's, or the app's 404 page) says nothing the status does not.
+        Err(_) if body.trim_ascii_start().starts_with(b"<") => head,
         Err(_) => {
             let text = String::from_utf8_lossy(body);
             let text: String = text
@@ -238,7 +240,9 @@ mod tests {
     fn only_plain_http_base_addresses_are_accepted() {
         assert!(base_url("http://127.0.0.1:3000").is_ok());
         assert!(base_url("http://127.0.0.1:3000/pulse/").is_ok());
-        assert!(base_url("https://example.com").unwrap_err().contains("https"));
+        assert!(base_url("https://example.com")
+            .unwrap_err()
+            .contains("https"));
         assert!(base_url("ftp://x").unwrap_err().contains("ftp"));
         assert!(base_url("127.0.0.1:3000").is_err());
         assert!(base_url("http://h/?topics=a").is_err());
@@ -250,7 +254,10 @@ mod tests {
         let url = api_url(&base, &["api", "topics", "a b/c", "events"]);
         assert_eq!(url.as_str(), "http://h:1/pulse/api/topics/a%20b%2Fc/events");
         let base = base_url("http://h:1").unwrap();
-        assert_eq!(api_url(&base, &["api", "events"]).as_str(), "http://h:1/api/events");
+        assert_eq!(
+            api_url(&base, &["api", "events"]).as_str(),
+            "http://h:1/api/events"
+        );
     }
 
     #[test]
@@ -265,8 +272,13 @@ mod tests {
         );
         let s = describe_refusal(
             reqwest::StatusCode::BAD_GATEWAY,
-            b"<html>\n<b>502</b> bad\n gateway</html>",
+            b"\n<html><b>502</b></html>",
         );
-        assert_eq!(s, "HTTP 502 Bad Gateway: <html> <b>502</b> bad gateway</html>");
+        assert_eq!(s, "HTTP 502 Bad Gateway");
+        let s = describe_refusal(
+            reqwest::StatusCode::INTERNAL_SERVER_ERROR,
+            b"upstream\n  went away",
+        );
+        assert_eq!(s, "HTTP 500 Internal Server Error: upstream went away");
     }
 }

@@ -15,8 +15,8 @@ use reqwest::{StatusCode, Url};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use super::{
-    api_url, base_url, describe_refusal, read_body, retry_after, root_cause, secs,
-    CONNECT_TIMEOUT, DEFAULT_URL,
+    api_url, base_url, describe_refusal, read_body, retry_after, root_cause, secs, CONNECT_TIMEOUT,
+    DEFAULT_URL,
 };
 
 /// The environment variable holding the token: the same one the server reads, so a shell set up
@@ -189,7 +189,9 @@ impl Publisher {
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .build()
-            .map_err(|e| PublishFailure::Other(format!("cannot set up HTTP: {}", root_cause(&e))))?;
+            .map_err(|e| {
+                PublishFailure::Other(format!("cannot set up HTTP: {}", root_cause(&e)))
+            })?;
         Ok(Publisher {
             client,
             base,
@@ -370,9 +372,12 @@ impl Publisher {
             s if s.is_server_error() => Sent::Failed(PublishFailure::Unavailable(format!(
                 "{message} (not retried: the event may have been stored)"
             ))),
-            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => Sent::Failed(
-                PublishFailure::Other(format!("{message} from {}; is --url a Pulse server?", self.url)),
-            ),
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => {
+                Sent::Failed(PublishFailure::Other(format!(
+                    "{message} from {}; is --url a Pulse server?",
+                    self.url
+                )))
+            }
             _ => Sent::Failed(PublishFailure::Other(message)),
         }
     }

@@ -19,8 +19,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
 use super::{
-    api_url, base_url, describe_refusal, read_body, retry_after, root_cause, secs,
-    CONNECT_TIMEOUT, DEFAULT_URL,
+    api_url, base_url, describe_refusal, read_body, retry_after, root_cause, secs, CONNECT_TIMEOUT,
+    DEFAULT_URL,
 };
 use crate::sse::parse::{Parsed, Parser};
 
@@ -468,9 +468,7 @@ impl Tail {
 /// plus up to 25% of that (`jitter` in `[0, 1)`), so the many tails cut off by one restart do
 /// not all come back in the same instant. Never less than `base`: the server asked for it.
 pub fn backoff(base: Duration, failures: u32, jitter: f64) -> Duration {
-    let delay = base
-        .saturating_mul(1u32 << failures.min(16))
-        .min(MAX_DELAY);
+    let delay = base.saturating_mul(1u32 << failures.min(16)).min(MAX_DELAY);
     delay + delay.mul_f64(jitter.clamp(0.0, 1.0) * 0.25)
 }
 
@@ -553,10 +551,7 @@ pub fn json_line(ev: &Parsed, previous: Option<Option<&str>>) -> String {
     } else {
         string(&ev.data)
     };
-    let mut line = format!(
-        r#"{{"id":{id},"event":{},"data":{data}"#,
-        string(&ev.event)
-    );
+    let mut line = format!(r#"{{"id":{id},"event":{},"data":{data}"#, string(&ev.event));
     if let Some(previous) = previous {
         let previous = previous.map_or_else(|| "null".into(), string);
         line.push_str(&format!(r#","previous_id":{previous}"#));
@@ -673,7 +668,10 @@ mod tests {
     #[test]
     fn lines_are_one_per_event_and_json_keeps_the_data_verbatim() {
         let e = ev("7", "stocks", r#"{"symbol":"ACME","price":12.340}"#);
-        assert_eq!(human_line(&e), r#"7 stocks {"symbol":"ACME","price":12.340}"#);
+        assert_eq!(
+            human_line(&e),
+            r#"7 stocks {"symbol":"ACME","price":12.340}"#
+        );
         assert_eq!(
             json_line(&e, None),
             r#"{"id":"7","event":"stocks","data":{"symbol":"ACME","price":12.340}}"#
@@ -684,7 +682,10 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["data"], "two\nlines \"quoted\"");
         let multi = ev("9", "x", "{\"a\":\n1}");
-        assert_eq!(json_line(&multi, None), r#"{"id":"9","event":"x","data":{"a": 1}}"#);
+        assert_eq!(
+            json_line(&multi, None),
+            r#"{"id":"9","event":"x","data":{"a": 1}}"#
+        );
         let reset = ev("20", "reset", r#"{"id":20,"reason":"history"}"#);
         let v: serde_json::Value =
             serde_json::from_str(&json_line(&reset, Some(Some("1")))).unwrap();
