@@ -274,6 +274,9 @@ impl Tail {
     }
 
     async fn run(&mut self, stop: &Stop) -> End {
+        // Whether the tail was ever connected, and whether the last attempt or stream failed:
+        // together they pick the notice (none for the first connection that just works).
+        let mut connected_before = false;
         let mut disconnected = false;
         loop {
             let attempt = tokio::select! {
@@ -285,8 +288,10 @@ impl Tail {
                 Attempt::Connected(res) => {
                     self.failures = 0;
                     if disconnected {
-                        eprintln!("pulse tail: reconnected to {}", self.base);
+                        let again = if connected_before { "re" } else { "" };
+                        eprintln!("pulse tail: {again}connected to {}", self.base);
                     }
+                    connected_before = true;
                     let why = match self.follow(res, stop).await {
                         Ok(why) => why,
                         Err(end) => return end,
