@@ -18,13 +18,17 @@
 //!   modules) and one error enum that owns its HTTP status.
 //!
 //! Server only (`ssr` feature):
-//! - [`config`]: command-line flags with environment fallbacks.
+//! - [`cli`]: the command line — `pulse` serves; `pulse tail` (a resuming SSE client for the
+//!   shell) and `pulse publish` (events from arguments or NDJSON on stdin) are its clients.
+//! - [`config`]: the serve flags, each with an environment fallback.
 //! - [`hub`]: publish / subscribe / replay over a [`hub::Broker`] (local SQLite, memory, Redis
 //!   Streams in [`hub::backend`]), the history window and the per-subscriber queue policy.
-//! - [`storage`]: the local backend's SQLite event log and the feed's posts table.
+//! - [`storage`]: the local backend's SQLite event log, and tables derived from committed
+//!   events (the feed's posts, the jobs).
 //! - [`server`]: the axum router, the `/api/events` SSE handler, publish/snapshot/health/metrics,
-//!   scorekeeper sessions, rate limits and the feed recorder.
-//! - [`sources`]: built-in publishers (stocks and game simulators, the host sampler).
+//!   the jobs API, operator sessions, rate limits and the recorders of derived tables.
+//! - [`sources`]: built-in publishers (stocks and game simulators, the host sampler) and the
+//!   runner of Pulse's own jobs (export, compact).
 //! - [`error`]: API error enum and its HTTP mapping.
 //!
 //! ## Adding a view
@@ -50,6 +54,8 @@ pub mod live;
 pub mod sse;
 pub mod views;
 
+#[cfg(feature = "ssr")]
+pub mod cli;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]

@@ -1,20 +1,30 @@
-//! `pulse`: parse flags, bind, serve until SIGINT/SIGTERM. Everything else is in the library.
+//! `pulse`: with no command, parse the serve flags, bind and serve until SIGINT/SIGTERM;
+//! `pulse tail` / `pulse publish` run a client. Everything else is in the library.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use leptos::config::get_configuration;
+use pulse::cli::{shutdown_signal, Cli};
 use pulse::config::Config;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(command) => command.run().await,
+        None => serve(cli.serve).await,
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
+    // Only the server logs through tracing (to stdout); the clients keep stdout for their output.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,pulse=info".into()),
         )
         .init();
-    let config = Config::parse();
     let mut leptos = match get_configuration(None) {
         Ok(conf) => conf.leptos_options,
         Err(e) => {
@@ -41,27 +51,5 @@ async fn main() -> ExitCode {
             eprintln!("pulse: {e}");
             ExitCode::from(e.exit_code())
         }
-    }
-}
-
-/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
     }
 }
