@@ -141,3 +141,56 @@ export class FeedPage {
     await this.compose.getByRole("button", { name: "Post" }).press("Enter");
   }
 }
+
+/** Creates a job through the API, as an outside worker would; returns its id. */
+export async function createJob(
+  request: APIRequestContext,
+  name: string,
+  total?: number,
+): Promise<string> {
+  const res = await request.post("/api/jobs", {
+    headers: { Authorization: `Bearer ${TOKEN}` },
+    data: total === undefined ? { name } : { name, total },
+  });
+  expect(res.status(), `create job: ${await res.text()}`).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
+/** Reports progress on a job as its worker; returns the API's answer. */
+export async function reportJob(
+  request: APIRequestContext,
+  id: string,
+  report: Record<string, unknown>,
+): Promise<{ cancel_requested: boolean; status: string }> {
+  const res = await request.post(`/api/jobs/${id}/progress`, {
+    headers: { Authorization: `Bearer ${TOKEN}` },
+    data: report,
+  });
+  expect(res.status(), `report on ${id}: ${await res.text()}`).toBe(200);
+  return (await res.json()) as { cancel_requested: boolean; status: string };
+}
+
+/** Page object for /jobs. */
+export class JobsPage {
+  constructor(readonly page: Page) {}
+
+  async goto() {
+    await this.page.goto("/jobs");
+  }
+
+  job(id: string): Locator {
+    return this.page.locator(`[data-testid="job"][data-job-id="${id}"]`);
+  }
+
+  /** Opens the operator panel and signs in. */
+  async signIn(password: string) {
+    const panel = this.page.locator("details.operator");
+    if (!(await panel.evaluate((el) => (el as HTMLDetailsElement).open))) {
+      await panel.locator("summary").press("Enter");
+    }
+    const form = this.page.getByTestId("sign-in");
+    await form.locator('input[name="secret"]').fill(password);
+    await form.locator('input[name="secret"]').press("Enter");
+    await expect(this.page.getByTestId("operator-session")).toHaveText(/signed in as operator/);
+  }
+}

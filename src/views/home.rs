@@ -8,6 +8,7 @@ use leptos_router::components::A;
 use super::format;
 use super::sparkline::Sparkline;
 use crate::event::scores::GameStatus;
+use crate::event::JobStatus;
 use crate::live::LiveStore;
 
 /// Items each card lists.
@@ -23,6 +24,7 @@ pub fn HomePage() -> AnyView {
             <ScoresCard/>
             <FeedCard/>
             <MonitorCard/>
+            <JobsCard/>
             <NotificationsCard/>
         </div>
     }
@@ -185,6 +187,71 @@ fn MonitorCard() -> AnyView {
                 values=Signal::derive(move || monitor.with(|m| m.series.cpu.clone()))
                 label="CPU over the last minutes".to_string()
             />
+        </OverviewCard>
+    }
+    .into_any()
+}
+
+/// Running and queued jobs with their progress; the newest finished one when nothing runs.
+#[component]
+fn JobsCard() -> AnyView {
+    let jobs = expect_context::<LiveStore>().jobs;
+    let active = move || {
+        jobs.keys.with(|keys| {
+            keys.iter()
+                .filter_map(|k| jobs.row(k))
+                .filter(|j| j.with(|j| !j.status.is_final()))
+                .take(SHOWN)
+                .collect::<Vec<_>>()
+        })
+    };
+    let summary = move || {
+        let (running, queued) = jobs.keys.with(|keys| {
+            keys.iter().filter_map(|k| jobs.row(k)).fold((0, 0), |(r, q), j| {
+                match j.with(|j| j.status) {
+                    JobStatus::Running => (r + 1, q),
+                    JobStatus::Queued => (r, q + 1),
+                    _ => (r, q),
+                }
+            })
+        });
+        format!("{running} running · {queued} queued")
+    };
+    view! {
+        <OverviewCard name="jobs" title="Jobs" href="/jobs">
+            <p class="muted" data-testid="home-jobs-summary">{summary}</p>
+            <Show
+                when=move || !active().is_empty()
+                fallback=|| view! { <p class="muted">"Nothing running. Exports and workers' jobs show their progress here."</p> }
+            >
+                <ul class="snippets">
+                    {move || {
+                        active()
+                            .into_iter()
+                            .map(|j| {
+                                let pct = move || j.with(|j| j.percentage());
+                                view! {
+                                    <li class="job-snippet">
+                                        <span class="job-name">{move || j.with(|j| j.name.clone())}</span>
+                                        " "
+                                        <span class="muted">
+                                            {move || match pct() {
+                                                Some(p) => format::pct(p),
+                                                None => j.with(|j| j.status.as_str().to_owned()),
+                                            }}
+                                        </span>
+                                        <progress
+                                            max="100"
+                                            value=move || pct().map(|p| format!("{p:.0}"))
+                                            aria-label=move || j.with(|j| format!("{} progress", j.name))
+                                        ></progress>
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+            </Show>
         </OverviewCard>
     }
     .into_any()
