@@ -222,18 +222,15 @@ def main():
 
     # 7-10: Pulse only. One row per metric; the peers' cells say "n/a".
     def pulse_rows(scenario, title, metrics, r):
-        made = []
+        if "error" in r:  # one row says so; the notes say why
+            metrics = [("run failed (see notes)", "", lambda r: (None, "error"))]
         for label, unit, get in metrics:
             row = Row(scenario, f"{title}: {label}", unit, False)
-            if "error" in r:
-                row.set("pulse", None, "error")
-            else:
-                value, shown = get(r)
-                row.set("pulse", value, shown if shown is not None else num(value))
+            value, shown = get(r)
+            row.set("pulse", value, shown if shown is not None else num(value))
             for s in servers:
                 row.shown.setdefault(s, "n/a")
-            made.append(row)
-        rows.extend(made)
+            rows.append(row)
 
     def pair(a, b, scale=1.0):
         def g(r):
@@ -256,12 +253,11 @@ def main():
     inst.sort(key=lambda r: (r.get("backend") != "embedded", r.get("instances") or 0))
     for r in inst:
         n = r.get("instances") or 0
-        where = "embedded hub (no Redis)" if r.get("backend") == "embedded" else f"{n} instance{'s' if n != 1 else ''} on Redis"
-        per = (r.get("subscribers") or 0) // max(n, 1)
-        title = (
-            f"7. scale-out, {where}: {n} × {per:,} subs, {r.get('events', 0):,} events at {r.get('rate') or 0:g}/s"
-            " (Pulse only)"
-        )
+        where = "embedded hub" if r.get("backend") == "embedded" else f"{n} on Redis"
+        title = f"7. scale-out, {where}"
+        if "error" not in r:
+            per = (r.get("subscribers") or 0) // max(n, 1)
+            title += f", {n} × {per:,} subs, {r.get('rate') or 0:g}/s"
         pulse_rows(
             "instances",
             title,
@@ -275,10 +271,9 @@ def main():
         )
 
     for r in (x for x in records if x.get("scenario") == "storm"):
-        title = (
-            f"8. reconnect storm: {r.get('held', r.get('subscribers', 0)):,} subs drop at once and resume by "
-            f"Last-Event-ID, events at {r.get('rate') or 0:g}/s (Pulse only: the peers have no ids)"
-        )
+        title = "8. reconnect storm"
+        if "error" not in r:
+            title += f", {r.get('held', 0):,} subs, {r.get('rate') or 0:g}/s"
 
         def live_all(r):
             if r.get("all_live_ms") is not None:
@@ -289,22 +284,21 @@ def main():
             "storm",
             title,
             [
-                ("resumed exactly (none lost, none twice, no reset)", "", count_of("resumed_exact", "held")),
-                ("lost / duplicated / resets, all subscribers", "", lambda r: (
+                ("resumed exactly", "", count_of("resumed_exact", "held")),
+                ("lost / duplicated / resets", "", lambda r: (
                     float(r.get("loss") or 0) + float(r.get("dups") or 0),
                     f"{r.get('loss', 0):,} / {r.get('dups', 0):,} / {r.get('resets', 0):,}")),
-                ("all reconnected, after the drop (ms)", "ms", lambda r: (r.get("all_back_ms"), None)),
-                ("all live again, after the drop (ms)", "ms", live_all),
-                ("live again per subscriber p50 / p99 (ms)", "ms", pair("live_p50_ms", "live_p99_ms")),
+                ("all reconnected after the drop (ms)", "ms", lambda r: (r.get("all_back_ms"), None)),
+                ("all live again after the drop (ms)", "ms", live_all),
+                ("live again p50 / p99 (ms)", "ms", pair("live_p50_ms", "live_p99_ms")),
             ],
             r,
         )
 
     for r in (x for x in records if x.get("scenario") == "ssr"):
-        title = (
-            f"9. SSR: GET {r.get('url', '/stocks')} × {r.get('requests', 0):,}, {r.get('connections', 0)} keep-alive "
-            "connections (Pulse only)"
-        )
+        title = "9. SSR"
+        if "error" not in r:
+            title += f", GET {r.get('url', '/stocks')}, {r.get('connections', 0)} connections"
         pulse_rows(
             "ssr",
             title,
@@ -312,7 +306,7 @@ def main():
                 ("requests/s", "/s", lambda r: (r.get("req_per_s"), None)),
                 ("p50 / p99 latency (ms)", "ms", pair("p50_ms", "p99_ms")),
                 ("answered 200", "", count_of("ok", "requests")),
-                ("server CPU, share of its core", "%", lambda r: (
+                ("server CPU (share of its core)", "%", lambda r: (
                     r.get("cpu_share"), f"{r['cpu_share'] * 100:.0f}%" if r.get("cpu_share") is not None else "–")),
             ],
             r,
@@ -320,17 +314,19 @@ def main():
 
     for r in (x for x in records if x.get("scenario") == "browser"):
         slow, fast = r.get("slow_rate", 50), r.get("fast_rate", 1000)
-        title = f"10. browser: /stocks in Chromium, {r.get('symbols', 0)} symbols (Pulse only)"
+        title = "10. browser /stocks"
+        if "error" not in r:
+            title += f", {r.get('symbols', 0)} symbols"
         pulse_rows(
             "browser",
             title,
             [
-                (f"at {slow:g}/s: publish→DOM p50 / p99 (ms)", "ms", pair("slow_p50_ms", "slow_p99_ms")),
-                (f"at {slow:g}/s: ticks on screen", "", count_of("slow_seen", "slow_accepted")),
-                (f"at {fast:g}/s: publishes achieved (/s)", "/s", lambda r: (r.get("fast_achieved_rate"), None)),
-                (f"at {fast:g}/s: last tick on screen after its publish (ms)", "ms",
+                (f"{slow:g}/s: publish→DOM p50 / p99 (ms)", "ms", pair("slow_p50_ms", "slow_p99_ms")),
+                (f"{slow:g}/s: ticks on screen", "", count_of("slow_seen", "slow_accepted")),
+                (f"{fast:g}/s: publishes achieved (/s)", "/s", lambda r: (r.get("fast_achieved_rate"), None)),
+                (f"{fast:g}/s: last tick on screen after its publish (ms)", "ms",
                  lambda r: (r.get("fast_last_lag_ms"), None)),
-                (f"at {fast:g}/s: tab main thread busy", "%", lambda r: (
+                (f"{fast:g}/s: tab main thread busy", "%", lambda r: (
                     r.get("fast_busy_share"),
                     f"{r['fast_busy_share'] * 100:.0f}%" if r.get("fast_busy_share") is not None else "–")),
             ],
@@ -354,7 +350,8 @@ def main():
     text = [
         f"Pulse benchmark, {meta['date']}, {meta['machine']}, commit {meta['commit']}"
         + (" — SMOKE RUN (tiny sizes: figures mean nothing)" if meta["smoke"] else ""),
-        f"server on core 0, load on core 1; (n×) = ratio to {BASELINE} in this run; Pulse sync={sync}",
+        f"server on core 0, load on core 1; (n×) = ratio to {BASELINE} in this run; Pulse sync={sync}; "
+        "n/a: rows 6-10 are Pulse only",
         "",
     ]
     for i, line in enumerate(table):
