@@ -188,7 +188,9 @@ try {
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
   await page.goto(url("/stocks"), { timeout: 30_000 });
-  await page.locator('[data-testid="connection"][data-state="live"]').waitFor({ timeout: 30_000 });
+  await page
+    .locator('[data-testid="connection"][data-state="live"]')
+    .waitFor({ state: "attached", timeout: 30_000 });
   const rows = await page.locator('[data-testid="stock-row"]').count();
   if (rows < args.symbols) throw new Error(`${rows} rows on /stocks, expected ${args.symbols}`);
   await page.evaluate(() => {
