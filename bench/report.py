@@ -326,9 +326,12 @@ def main():
                 (f"{fast:g}/s: publishes achieved (/s)", "/s", lambda r: (r.get("fast_achieved_rate"), None)),
                 (f"{fast:g}/s: last tick on screen after its publish (ms)", "ms",
                  lambda r: (r.get("fast_last_lag_ms"), None)),
-                (f"{fast:g}/s: tab main thread busy", "%", lambda r: (
+                (f"{fast:g}/s: tab main thread busy (idle / {slow:g}/s / {fast:g}/s)", "%", lambda r: (
                     r.get("fast_busy_share"),
-                    f"{r['fast_busy_share'] * 100:.0f}%" if r.get("fast_busy_share") is not None else "–")),
+                    " / ".join(
+                        f"{r[k] * 100:.0f}%" if r.get(k) is not None else "–"
+                        for k in ("idle_busy_share", "slow_busy_share", "fast_busy_share")
+                    ))),
             ],
             r,
         )

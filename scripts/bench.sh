@@ -296,7 +296,8 @@ run_instances() {
 }
 
 # run_browser: bench/browser/stocks.mjs (Playwright, Debian's Chromium) against a fresh
-# Pulse, both the browser and the publisher on core 1.
+# Pulse: the browser on core 1; its publisher, a child process, on core 0 beside the server,
+# so the tab under test has a core to itself.
 run_browser() {
   local why=""
   command -v node >/dev/null || why="node not found"
@@ -319,7 +320,7 @@ run_browser() {
     --chromium "$CHROMIUM_PATH" --symbols "$BENCH_BROWSER_SYMBOLS" \
     --slow-rate "$BENCH_BROWSER_SLOW_RATE" --slow-ticks "$BENCH_BROWSER_SLOW_TICKS" \
     --fast-rate "$BENCH_BROWSER_FAST_RATE" --fast-ticks "$BENCH_BROWSER_FAST_TICKS" \
-    --seconds "$BENCH_SECONDS" --clk-tck "$(getconf CLK_TCK)" \
+    --seconds "$BENCH_SECONDS" --clk-tck "$(getconf CLK_TCK)" --publisher-cpu 0 \
     >"$WORK/one.json" 2>"$WORK/one.err" || rc=$?
   collect browser pulse "$rc" "$WORK/one.json" "$WORK/one.err"
   stop_server

@@ -4,6 +4,7 @@
 //   node bench/browser/stocks.mjs --base http://127.0.0.1:3400 --token T --pid SERVER_PID
 //     [--chromium /usr/bin/chromium] [--symbols 20] [--slow-rate 50] [--slow-ticks 1000]
 //     [--fast-rate 1000] [--fast-ticks 10000] [--seconds 180] [--clk-tck 100]
+//     [--publisher-cpu 0]
 //
 // Against a release Pulse with its simulators off (PULSE_STOCKS_RATE=0), so every tick on the
 // page is one this script published. /stocks opens in Debian's Chromium (Playwright drives it,
@@ -15,13 +16,20 @@
 // `performance.timeOrigin + performance.now()` whenever a price cell's text changes; the
 // publisher stamps each tick with the same wall clock (`performance.timeOrigin +
 // performance.now()` in Node: Date.now()'s clock with sub-millisecond resolution, one machine).
+// The publisher runs in a child process of its own (this script again, `--role publisher`),
+// pinned with taskset to `--publisher-cpu` (the bench puts it on core 0 beside the server):
+// the tab under test keeps core 1 to itself instead of sharing it with 1,000 fetches a
+// second. Empty `--publisher-cpu`: publish from this process.
 // Two phases:
 //   slow (50/s)   publish→DOM p50/p99 per tick: every tick should reach the screen;
 //   fast (1000/s) the lag of the last tick on screen after the last publish, and the tab's
 //                 main-thread busy share: CDP Performance.getMetrics TaskDuration delta / wall
 //                 time over the phase (ticks may be coalesced at this rate: counted, not lost).
+// Before them, 2 s with nothing published give the idle busy share (rendering that goes on
+// anyway), so the phases' shares can be read against it.
 // Prints one JSON line (stdout) for bench/report.py and a summary (stderr). Every wait ends
 // by --seconds at the latest.
+import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
@@ -44,6 +52,9 @@ const args = {
   "fast-ticks": 10000,
   seconds: 180,
   "clk-tck": 100,
+  "publisher-cpu": "",
+  role: "browser",
+  deadline: 0,
 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, "");
@@ -55,7 +66,7 @@ const base = new URL(args.base);
 if (!/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(base.hostname)) {
   fail(`refusing a non-loopback address: ${args.base}`);
 }
-const deadline = Date.now() + args.seconds * 1000;
+const deadline = args.deadline || Date.now() + args.seconds * 1000;
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const symbol = (s) => `BX${String(s).padStart(2, "0")}`;
@@ -162,168 +173,218 @@ async function collect(page, done, quietMs) {
   }
 }
 
-const out = { scenario: "browser", label: "pulse", symbols: args.symbols };
-const browser = await chromium.launch({
-  executablePath: args.chromium,
-  // As end2end/playwright.config.ts: the last four keep Chromium off hosts it cannot reach.
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
-try {
-  out.chromium = browser.version();
-  // One row per symbol before the page loads, so the server renders them all.
-  for (let s = 0; s < args.symbols; s++) {
-    const r = await publishOne(-1 - s, symbol(s)); // prices below every tick's
-    if (!r.ok) throw new Error(`seeding ${symbol(s)}: publish answered ${r.status}`);
-  }
-  const page = await browser.newPage();
-  const pageErrors = [];
-  page.on("pageerror", (e) => pageErrors.push(e.message));
-  await page.goto(url("/stocks"), { timeout: 30_000 });
-  await page
-    .locator('[data-testid="connection"][data-state="live"]')
-    .waitFor({ state: "attached", timeout: 30_000 });
-  const rows = await page.locator('[data-testid="stock-row"]').count();
-  if (rows < args.symbols) throw new Error(`${rows} rows on /stocks, expected ${args.symbols}`);
-  await page.evaluate(() => {
-    window.__bench = [];
-    const body = document.querySelector("table.ticker tbody");
-    new MutationObserver((mutations) => {
-      const t = performance.timeOrigin + performance.now();
-      const cells = new Set();
-      for (const m of mutations) {
-        const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
-        const cell = el?.closest('[data-testid="price"]');
-        if (cell) cells.add(cell);
-      }
-      for (const cell of cells) {
-        window.__bench.push([cell.closest("tr")?.dataset.symbol ?? "", cell.textContent.trim(), t]);
-      }
-    }).observe(body, { subtree: true, childList: true, characterData: true });
+// The publisher child: runs the phases it is sent over IPC, answers with their results.
+if (args.role === "publisher") {
+  process.on("message", async ({ first, count, rate }) => {
+    const r = await publishPhase(first, count, rate);
+    process.send({ ...r, sent: [...r.sent] });
   });
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("Performance.enable");
-
-  // Slow: every tick to the screen, publish→DOM per tick.
-  const slowN = args["slow-ticks"];
-  let cpu0 = serverCpu();
-  let b0 = await busy(cdp);
-  const slow = await publishPhase(0, slowN, args["slow-rate"]);
-  const slowSeen = new Map(); // seq -> first DOM time
-  const slowRecords = await collect(
-    page,
-    (recs) => {
-      for (const [, text, t] of recs) {
-        const seq = seqOf(text);
-        if (seq >= 0 && seq < slowN && !slowSeen.has(seq)) slowSeen.set(seq, t);
-      }
-      return slowSeen.size >= slow.accepted;
-    },
-    3000,
-  );
-  let b1 = await busy(cdp);
-  const lat = [];
-  for (const [seq, t] of slowSeen) {
-    const s = slow.sent.get(seq);
-    if (s != null) lat.push(t - s);
-  }
-  lat.sort((a, b) => a - b);
-  Object.assign(out, {
-    slow_rate: args["slow-rate"],
-    slow_ticks: slowN,
-    slow_accepted: slow.accepted,
-    slow_seen: slowSeen.size,
-    slow_records: slowRecords.length,
-    slow_p50_ms: pct(lat, 0.5),
-    slow_p99_ms: pct(lat, 0.99),
-    slow_max_ms: pct(lat, 1),
-    slow_busy_share: share(b0, b1),
-    slow_server_cpu_s: cpu0 == null ? null : serverCpu() - cpu0,
-  });
-  if (slow.firstError) out.first_publish_error = `slow: ${slow.firstError}`;
-
-  // Fast: how far behind the screen falls, and how busy the tab's main thread is.
-  const fastN = args["fast-ticks"];
-  const first = slowN;
-  const lastSeq = first + fastN - 1;
-  // The final tick of each symbol: the page has caught up when every one of them is shown.
-  const finals = new Map();
-  for (let s = 0; s < args.symbols; s++) {
-    const seq = lastSeq - ((lastSeq - s) % args.symbols + args.symbols) % args.symbols;
-    if (seq >= first) finals.set(symbol(s), seq);
-  }
-  cpu0 = serverCpu();
-  b0 = await busy(cdp);
-  const fast = await publishPhase(first, fastN, args["fast-rate"]);
-  const shownFinal = new Map(); // symbol -> DOM time its final tick appeared
-  const fastSeen = new Map();
-  await collect(
-    page,
-    (recs) => {
-      for (const [sym, text, t] of recs) {
-        const seq = seqOf(text);
-        if (seq < first || seq > lastSeq) continue;
-        if (!fastSeen.has(seq)) fastSeen.set(seq, t);
-        if (finals.get(sym) === seq && !shownFinal.has(sym)) shownFinal.set(sym, t);
-      }
-      return shownFinal.size >= finals.size;
-    },
-    3000,
-  );
-  const settled = shownFinal.size >= finals.size;
-  const settleAt = settled ? Math.max(...shownFinal.values()) : now();
-  b1 = await busy(cdp);
-  // Busy share over the phase: publishing start until the screen had caught up.
-  const fastShare =
-    b0.task == null || b1.task == null ? null : (b1.task - b0.task) / ((settleAt - b0.wall) / 1000);
-  const lastSent = fast.sent.get(lastSeq) ?? Math.max(...fast.sent.values());
-  const fastLat = [];
-  for (const [seq, t] of fastSeen) {
-    const s = fast.sent.get(seq);
-    if (s != null) fastLat.push(t - s);
-  }
-  fastLat.sort((a, b) => a - b);
-  Object.assign(out, {
-    fast_rate: args["fast-rate"],
-    fast_ticks: fastN,
-    fast_accepted: fast.accepted,
-    fast_publish_s: fast.seconds,
-    fast_achieved_rate: fast.seconds > 0 ? fast.accepted / fast.seconds : null,
-    fast_seen: fastSeen.size,
-    fast_settled: settled,
-    fast_last_lag_ms: shownFinal.has(symbol(lastSeq % args.symbols))
-      ? shownFinal.get(symbol(lastSeq % args.symbols)) - lastSent
-      : null,
-    fast_settle_ms: settled ? settleAt - lastSent : null,
-    fast_p50_ms: pct(fastLat, 0.5),
-    fast_p99_ms: pct(fastLat, 0.99),
-    fast_busy_share: fastShare,
-    fast_server_cpu_s: cpu0 == null ? null : serverCpu() - cpu0,
-  });
-  if (fast.firstError) out.first_publish_error ??= `fast: ${fast.firstError}`;
-  if (!settled) out.warning = `fast: ${shownFinal.size} of ${finals.size} symbols showed their last tick before the wait ended`;
-  else if (slowSeen.size < slow.accepted) out.warning = `slow: ${slowSeen.size} of ${slow.accepted} ticks seen on screen`;
-  if (pageErrors.length) out.page_error = pageErrors[0];
-} catch (e) {
-  out.error = e.message.split("\n")[0];
-} finally {
-  await browser.close();
+  process.on("disconnect", () => process.exit(0));
+} else {
+  await main();
 }
-const f = (v, d = 1) => (v == null ? "–" : v.toFixed(d));
-console.error(
-  `[pulse] browser: slow ${out.slow_seen ?? 0}/${out.slow_accepted ?? 0} ticks at ${args["slow-rate"]}/s: ` +
-    `publish→DOM p50 ${f(out.slow_p50_ms)} ms p99 ${f(out.slow_p99_ms)} ms; fast ${out.fast_accepted ?? 0} ticks ` +
-    `at ${f(out.fast_achieved_rate, 0)}/s (asked ${args["fast-rate"]}/s): last tick on screen ${f(out.fast_last_lag_ms)} ms ` +
-    `after its publish, main thread busy ${f(out.fast_busy_share == null ? null : out.fast_busy_share * 100, 0)}%` +
-    (out.error ? `; error: ${out.error}` : ""),
-);
-console.log(JSON.stringify(out));
-process.exit(out.error ? 1 : 0);
+
+/** Publishing in the pinned child when --publisher-cpu is set, else in this process. */
+function publisher() {
+  if (args["publisher-cpu"] === "") return { phase: publishPhase, close() {} };
+  const child = spawn(
+    "taskset",
+    ["-c", String(args["publisher-cpu"]), process.execPath, fileURLToPath(import.meta.url),
+      "--base", args.base, "--token", args.token, "--symbols", String(args.symbols),
+      "--role", "publisher", "--deadline", String(deadline)],
+    { stdio: ["ignore", 2, 2, "ipc"] }  // its stdout is not the result line,
+  );
+  let waiting = null;
+  child.on("message", (m) => {
+    waiting?.resolve({ ...m, sent: new Map(m.sent) });
+    waiting = null;
+  });
+  child.on("exit", (code) => {
+    waiting?.reject(new Error(`publisher exited (${code})`));
+    waiting = null;
+  });
+  return {
+    phase: (first, count, rate) =>
+      new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+        child.send({ first, count, rate });
+      }),
+    close: () => child.connected && child.disconnect(),
+  };
+}
+
+async function main() {
+  const pub = publisher();
+  const out = { scenario: "browser", label: "pulse", symbols: args.symbols };
+  const browser = await chromium.launch({
+    executablePath: args.chromium,
+    // As end2end/playwright.config.ts: the last four keep Chromium off hosts it cannot reach.
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  try {
+    out.chromium = browser.version();
+    // One row per symbol before the page loads, so the server renders them all.
+    for (let s = 0; s < args.symbols; s++) {
+      const r = await publishOne(-1 - s, symbol(s)); // prices below every tick's
+      if (!r.ok) throw new Error(`seeding ${symbol(s)}: publish answered ${r.status}`);
+    }
+    const page = await browser.newPage();
+    const pageErrors = [];
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    await page.goto(url("/stocks"), { timeout: 30_000 });
+    await page
+      .locator('[data-testid="connection"][data-state="live"]')
+      .waitFor({ state: "attached", timeout: 30_000 });
+    const rows = await page.locator('[data-testid="stock-row"]').count();
+    if (rows < args.symbols) throw new Error(`${rows} rows on /stocks, expected ${args.symbols}`);
+    await page.evaluate(() => {
+      window.__bench = [];
+      const body = document.querySelector("table.ticker tbody");
+      new MutationObserver((mutations) => {
+        const t = performance.timeOrigin + performance.now();
+        const cells = new Set();
+        for (const m of mutations) {
+          const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
+          const cell = el?.closest('[data-testid="price"]');
+          if (cell) cells.add(cell);
+        }
+        for (const cell of cells) {
+          window.__bench.push([cell.closest("tr")?.dataset.symbol ?? "", cell.textContent.trim(), t]);
+        }
+      }).observe(body, { subtree: true, childList: true, characterData: true });
+    });
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Performance.enable");
+
+    // Idle: the busy share with nothing published, the floor the phases below add to.
+    let b0 = await busy(cdp);
+    await sleep(Math.min(2000, Math.max(0, deadline - Date.now())));
+    out.idle_busy_share = share(b0, await busy(cdp));
+
+    // Slow: every tick to the screen, publish→DOM per tick.
+    const slowN = args["slow-ticks"];
+    let cpu0 = serverCpu();
+    b0 = await busy(cdp);
+    const slow = await pub.phase(0, slowN, args["slow-rate"]);
+    const slowSeen = new Map(); // seq -> first DOM time
+    const slowRecords = await collect(
+      page,
+      (recs) => {
+        for (const [, text, t] of recs) {
+          const seq = seqOf(text);
+          if (seq >= 0 && seq < slowN && !slowSeen.has(seq)) slowSeen.set(seq, t);
+        }
+        return slowSeen.size >= slow.accepted;
+      },
+      3000,
+    );
+    let b1 = await busy(cdp);
+    const lat = [];
+    for (const [seq, t] of slowSeen) {
+      const s = slow.sent.get(seq);
+      if (s != null) lat.push(t - s);
+    }
+    lat.sort((a, b) => a - b);
+    Object.assign(out, {
+      slow_rate: args["slow-rate"],
+      slow_ticks: slowN,
+      slow_accepted: slow.accepted,
+      slow_seen: slowSeen.size,
+      slow_records: slowRecords.length,
+      slow_p50_ms: pct(lat, 0.5),
+      slow_p99_ms: pct(lat, 0.99),
+      slow_max_ms: pct(lat, 1),
+      slow_busy_share: share(b0, b1),
+      slow_server_cpu_s: cpu0 == null ? null : serverCpu() - cpu0,
+    });
+    if (slow.firstError) out.first_publish_error = `slow: ${slow.firstError}`;
+
+    // Fast: how far behind the screen falls, and how busy the tab's main thread is.
+    const fastN = args["fast-ticks"];
+    const first = slowN;
+    const lastSeq = first + fastN - 1;
+    // The final tick of each symbol: the page has caught up when every one of them is shown.
+    const finals = new Map();
+    for (let s = 0; s < args.symbols; s++) {
+      const seq = lastSeq - ((lastSeq - s) % args.symbols + args.symbols) % args.symbols;
+      if (seq >= first) finals.set(symbol(s), seq);
+    }
+    cpu0 = serverCpu();
+    b0 = await busy(cdp);
+    const fast = await pub.phase(first, fastN, args["fast-rate"]);
+    const shownFinal = new Map(); // symbol -> DOM time its final tick appeared
+    const fastSeen = new Map();
+    await collect(
+      page,
+      (recs) => {
+        for (const [sym, text, t] of recs) {
+          const seq = seqOf(text);
+          if (seq < first || seq > lastSeq) continue;
+          if (!fastSeen.has(seq)) fastSeen.set(seq, t);
+          if (finals.get(sym) === seq && !shownFinal.has(sym)) shownFinal.set(sym, t);
+        }
+        return shownFinal.size >= finals.size;
+      },
+      3000,
+    );
+    const settled = shownFinal.size >= finals.size;
+    const settleAt = settled ? Math.max(...shownFinal.values()) : now();
+    b1 = await busy(cdp);
+    // Busy share over the phase: publishing start until the screen had caught up.
+    const fastShare =
+      b0.task == null || b1.task == null ? null : (b1.task - b0.task) / ((settleAt - b0.wall) / 1000);
+    const lastSent = fast.sent.get(lastSeq) ?? Math.max(...fast.sent.values());
+    const fastLat = [];
+    for (const [seq, t] of fastSeen) {
+      const s = fast.sent.get(seq);
+      if (s != null) fastLat.push(t - s);
+    }
+    fastLat.sort((a, b) => a - b);
+    Object.assign(out, {
+      fast_rate: args["fast-rate"],
+      fast_ticks: fastN,
+      fast_accepted: fast.accepted,
+      fast_publish_s: fast.seconds,
+      fast_achieved_rate: fast.seconds > 0 ? fast.accepted / fast.seconds : null,
+      fast_seen: fastSeen.size,
+      fast_settled: settled,
+      fast_last_lag_ms: shownFinal.has(symbol(lastSeq % args.symbols))
+        ? shownFinal.get(symbol(lastSeq % args.symbols)) - lastSent
+        : null,
+      fast_settle_ms: settled ? settleAt - lastSent : null,
+      fast_p50_ms: pct(fastLat, 0.5),
+      fast_p99_ms: pct(fastLat, 0.99),
+      fast_busy_share: fastShare,
+      fast_server_cpu_s: cpu0 == null ? null : serverCpu() - cpu0,
+    });
+    if (fast.firstError) out.first_publish_error ??= `fast: ${fast.firstError}`;
+    if (!settled) out.warning = `fast: ${shownFinal.size} of ${finals.size} symbols showed their last tick before the wait ended`;
+    else if (slowSeen.size < slow.accepted) out.warning = `slow: ${slowSeen.size} of ${slow.accepted} ticks seen on screen`;
+    if (pageErrors.length) out.page_error = pageErrors[0];
+  } catch (e) {
+    out.error = e.message.split("\n")[0];
+  } finally {
+    pub.close();
+    await browser.close();
+  }
+  const f = (v, d = 1) => (v == null ? "–" : v.toFixed(d));
+  console.error(
+    `[pulse] browser: slow ${out.slow_seen ?? 0}/${out.slow_accepted ?? 0} ticks at ${args["slow-rate"]}/s: ` +
+      `publish→DOM p50 ${f(out.slow_p50_ms)} ms p99 ${f(out.slow_p99_ms)} ms; fast ${out.fast_accepted ?? 0} ticks ` +
+      `at ${f(out.fast_achieved_rate, 0)}/s (asked ${args["fast-rate"]}/s): last tick on screen ${f(out.fast_last_lag_ms)} ms ` +
+      `after its publish, main thread busy ${f(out.fast_busy_share == null ? null : out.fast_busy_share * 100, 0)}%` +
+      (out.error ? `; error: ${out.error}` : ""),
+  );
+  out.publisher_cpu = args["publisher-cpu"] === "" ? null : String(args["publisher-cpu"]);
+  console.log(JSON.stringify(out));
+  process.exit(out.error ? 1 : 0);
+}
