@@ -339,9 +339,9 @@ async function main() {
     const settled = shownFinal.size >= finals.size;
     const settleAt = settled ? Math.max(...shownFinal.values()) : now();
     b1 = await busy(cdp);
-    // Busy share over the phase: publishing start until the screen had caught up.
-    const fastShare =
-      b0.task == null || b1.task == null ? null : (b1.task - b0.task) / ((settleAt - b0.wall) / 1000);
+    // Busy share over the phase: publishing start until the screen had caught up (read within
+    // one 50 ms poll of that).
+    const fastShare = share(b0, b1);
     const lastSent = fast.sent.get(lastSeq) ?? Math.max(...fast.sent.values());
     const fastLat = [];
     for (const [seq, t] of fastSeen) {
