@@ -90,6 +90,7 @@ PORT="$BENCH_PORT"
 TOKEN="bench-token-$$"
 WORK="$(mktemp -d)"
 RESULTS="$WORK/results.jsonl"
+: >"$RESULTS" # exists even when every run is skipped: the table then lists why
 
 source "$ROOT/scripts/bench-lib.sh"
 # Whatever a run left behind when the script stops early (error, Ctrl-C): by pid file only.
