@@ -186,6 +186,9 @@ pub async fn run(a: &Args) -> Result<Json, String> {
 
     let (mut loss, mut dups, mut extra, mut resets, mut ended) = (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut exact, mut with_loss, mut with_dups, mut never_live) = (0u64, 0u64, 0u64, 0u64);
+    // How long the load tool itself took to close every stream: a storm is "at once" only if
+    // this is small against the recovery times.
+    let mut drop_spread_ms: f64 = 0.0;
     let mut back_ms = Vec::new();
     let mut live_ms = Vec::new();
     let mut lat: Vec<u32> = Vec::new();
@@ -199,6 +202,9 @@ pub async fn run(a: &Args) -> Result<Json, String> {
         ended += s.ended as u64;
         with_loss += (l > 0) as u64;
         with_dups += (d > 0) as u64;
+        if let Some(t) = s.dropped_ns {
+            drop_spread_ms = drop_spread_ms.max(ms_since(t_drop, t));
+        }
         if let Some(t) = s.reconnected_ns {
             back_ms.push(ms_since(t_drop, t));
         }
@@ -242,6 +248,7 @@ pub async fn run(a: &Args) -> Result<Json, String> {
         .int("extra", extra)
         .int("resets", resets)
         .int("streams_ended", ended)
+        .num("drop_spread_ms", Some(drop_spread_ms))
         .num("all_back_ms", back_ms.last().copied())
         .num(
             "all_live_ms",
