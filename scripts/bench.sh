@@ -60,7 +60,7 @@ fi
 : "${BENCH_INSTANCE_RATE:=5}"
 : "${BENCH_INSTANCE_EMBEDDED:=1}"          #    also one process without Redis (0: skip it)
 : "${BENCH_REDIS_PORT:=$((${BENCH_PORT:-3400} + 100))}"
-: "${BENCH_REDIS_PERSIST:=--appendonly yes --appendfsync always}" # README, "Durability"
+: "${BENCH_REDIS_PERSIST=--appendonly yes --appendfsync always}" # README, "Durability" (may be empty)
 # 8. reconnect storm (Pulse only: the peers have no ids to resume from)
 : "${BENCH_STORM_SUBS:=10000}"
 : "${BENCH_STORM_EVENTS:=400}"
