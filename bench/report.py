@@ -6,6 +6,9 @@ README), bench.csv and bench.json (read by chart.py).
 
 Run by scripts/bench.sh, which exports BENCH_COMMIT, BENCH_SERVERS_RUN, BENCH_PULSE_SYNC and
 BENCH_SMOKE for the header.
+
+Scenarios 7-10 (instances, storm, ssr, browser) run on Pulse only: their rows show "n/a" for
+the peers and no ratio (the peers have no Redis scale-out, no ids to resume from, no pages).
 """
 import csv
 import datetime
@@ -102,9 +105,11 @@ def main():
             )
     # Every problem a run reported, whether or not the run made it into a row.
     for r in records:
-        for key in ("error", "warning", "first_publish_error", "first_stream_error"):
+        for key in ("error", "warning", "first_publish_error", "first_stream_error", "first_request_error", "page_error"):
             if key in r:
                 size = f" ({r['subscribers']:,} subs)" if r.get("scenario") == "idle" and "subscribers" in r else ""
+                if r.get("scenario") == "instances":
+                    size = f" ({r.get('backend')}, {r.get('instances')} instance{'s' if r.get('instances') != 1 else ''})"
                 notes.append(f"{r.get('label')} / {r.get('scenario')}{size}: {key.replace('_', ' ')}: {r[key]}")
 
     def loss_cell(r):
@@ -215,6 +220,122 @@ def main():
         ],
     )
 
+    # 7-10: Pulse only. One row per metric; the peers' cells say "n/a".
+    def pulse_rows(scenario, title, metrics, r):
+        if "error" in r:  # one row says so; the notes say why
+            metrics = [("run failed (see notes)", "", lambda r: (None, "error"))]
+        for label, unit, get in metrics:
+            row = Row(scenario, f"{title}: {label}", unit, False)
+            value, shown = get(r)
+            row.set("pulse", value, shown if shown is not None else num(value))
+            for s in servers:
+                row.shown.setdefault(s, "n/a")
+            rows.append(row)
+
+    def pair(a, b, scale=1.0):
+        def g(r):
+            x, y = r.get(a), r.get(b)
+            if x is None and y is None:
+                return None, "–"
+            return y, f"{num(x * scale if x is not None else None)} / {num(y * scale if y is not None else None)}"
+
+        return g
+
+    def count_of(a, b):
+        return lambda r: (float(r.get(a) or 0), f"{r.get(a) or 0:,} / {r.get(b) or 0:,}")
+
+    def loss_dups(r):
+        if r.get("loss") is None:
+            return None, "–"
+        return float(r["loss"]), f"{r['loss']:,}" + (f" (+{r['dups']:,} dup)" if r.get("dups") else "")
+
+    inst = [r for r in records if r.get("scenario") == "instances"]
+    inst.sort(key=lambda r: (r.get("backend") != "embedded", r.get("instances") or 0))
+    for r in inst:
+        n = r.get("instances") or 0
+        where = "embedded hub" if r.get("backend") == "embedded" else f"{n} on Redis"
+        title = f"7. scale-out, {where}"
+        if "error" not in r:
+            per = (r.get("subscribers") or 0) // max(n, 1)
+            title += f", {n} × {per:,} subs, {r.get('rate') or 0:g}/s"
+        pulse_rows(
+            "instances",
+            title,
+            [
+                ("streams held / live after a probe", "", count_of("held", "probed")),
+                ("deliveries/s", "/s", lambda r: (r.get("deliveries_per_s"), None)),
+                ("p50 / p99 publish→receive (ms)", "ms", pair("p50_ms", "p99_ms")),
+                ("loss", "", loss_dups),
+            ],
+            r,
+        )
+
+    for r in (x for x in records if x.get("scenario") == "storm"):
+        title = "8. reconnect storm"
+        if "error" not in r:
+            title += f", {r.get('held', 0):,} subs, {r.get('rate') or 0:g}/s"
+
+        def live_all(r):
+            if r.get("all_live_ms") is not None:
+                return r["all_live_ms"], None
+            return None, f"not all: {r.get('live_again', 0):,} of {r.get('held', 0):,}"
+
+        pulse_rows(
+            "storm",
+            title,
+            [
+                ("resumed exactly", "", count_of("resumed_exact", "held")),
+                ("lost / duplicated / resets", "", lambda r: (
+                    float(r.get("loss") or 0) + float(r.get("dups") or 0),
+                    f"{r.get('loss', 0):,} / {r.get('dups', 0):,} / {r.get('resets', 0):,}")),
+                ("all reconnected after the drop (ms)", "ms", lambda r: (r.get("all_back_ms"), None)),
+                ("all live again after the drop (ms)", "ms", live_all),
+                ("live again p50 / p99 (ms)", "ms", pair("live_p50_ms", "live_p99_ms")),
+            ],
+            r,
+        )
+
+    for r in (x for x in records if x.get("scenario") == "ssr"):
+        title = "9. SSR"
+        if "error" not in r:
+            title += f", GET {r.get('url', '/stocks')}, {r.get('connections', 0)} connections"
+        pulse_rows(
+            "ssr",
+            title,
+            [
+                ("requests/s", "/s", lambda r: (r.get("req_per_s"), None)),
+                ("p50 / p99 latency (ms)", "ms", pair("p50_ms", "p99_ms")),
+                ("answered 200", "", count_of("ok", "requests")),
+                ("server CPU (share of its core)", "%", lambda r: (
+                    r.get("cpu_share"), f"{r['cpu_share'] * 100:.0f}%" if r.get("cpu_share") is not None else "–")),
+            ],
+            r,
+        )
+
+    for r in (x for x in records if x.get("scenario") == "browser"):
+        slow, fast = r.get("slow_rate", 50), r.get("fast_rate", 1000)
+        title = "10. browser /stocks"
+        if "error" not in r:
+            title += f", {r.get('symbols', 0)} symbols"
+        pulse_rows(
+            "browser",
+            title,
+            [
+                (f"{slow:g}/s: publish→DOM p50 / p99 (ms)", "ms", pair("slow_p50_ms", "slow_p99_ms")),
+                (f"{slow:g}/s: ticks on screen", "", count_of("slow_seen", "slow_accepted")),
+                (f"{fast:g}/s: publishes achieved (/s)", "/s", lambda r: (r.get("fast_achieved_rate"), None)),
+                (f"{fast:g}/s: last tick on screen after its publish (ms)", "ms",
+                 lambda r: (r.get("fast_last_lag_ms"), None)),
+                (f"{fast:g}/s: tab main thread busy (idle / {slow:g}/s / {fast:g}/s)", "%", lambda r: (
+                    r.get("fast_busy_share"),
+                    " / ".join(
+                        f"{r[k] * 100:.0f}%" if r.get(k) is not None else "–"
+                        for k in ("idle_busy_share", "slow_busy_share", "fast_busy_share")
+                    ))),
+            ],
+            r,
+        )
+
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
@@ -232,7 +353,8 @@ def main():
     text = [
         f"Pulse benchmark, {meta['date']}, {meta['machine']}, commit {meta['commit']}"
         + (" — SMOKE RUN (tiny sizes: figures mean nothing)" if meta["smoke"] else ""),
-        f"server on core 0, load on core 1; (n×) = ratio to {BASELINE} in this run; Pulse sync={sync}",
+        f"server on core 0, load on core 1; (n×) = ratio to {BASELINE} in this run; Pulse sync={sync}; "
+        "n/a: rows 6-10 are Pulse only",
         "",
     ]
     for i, line in enumerate(table):

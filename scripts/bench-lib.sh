@@ -1,7 +1,8 @@
 # Sourced by scripts/bench.sh (not run): builds the load tool and the peer servers in
 # bench/peers, prepares the Python venv, and starts/stops one server at a time pinned to
-# core 0 with a pid file. Everything it uses is inside the repository.
-# Expects ROOT, TARGET, WORK, PORT and TOKEN; PULSE_BIN for Pulse.
+# core 0 with a pid file; for the scale-out run, a Redis of its own and several Pulse
+# instances, each with its own pid file. Everything it uses is inside the repository.
+# Expects ROOT, TARGET, WORK, PORT and TOKEN; PULSE_BIN (and PULSE_SITE) for Pulse.
 
 PEERS="$ROOT/bench/peers"
 VENV="$TARGET/bench-venv"
@@ -55,20 +56,122 @@ server_missing() {
   esac
 }
 
-stream_url() {
+stream_url() { # server [port]
   if [[ "$1" == pulse ]]; then
-    echo "http://127.0.0.1:$PORT/api/events?topics=bench"
+    echo "http://127.0.0.1:${2:-$PORT}/api/events?topics=bench"
   else
-    echo "http://127.0.0.1:$PORT/events"
+    echo "http://127.0.0.1:${2:-$PORT}/events"
   fi
 }
 
-publish_url() {
+publish_url() { # server [port]
   if [[ "$1" == pulse ]]; then
-    echo "http://127.0.0.1:$PORT/api/topics/bench/events"
+    echo "http://127.0.0.1:${2:-$PORT}/api/topics/bench/events"
   else
-    echo "http://127.0.0.1:$PORT/publish"
+    echo "http://127.0.0.1:${2:-$PORT}/publish"
   fi
+}
+
+# pulse_cmd PORT DATA_DIR [NAME=VALUE...]: sets CMD to a benchmark Pulse's command line.
+# Simulators and the host sampler off, so only the benchmark's events flow.
+pulse_cmd() {
+  local port="$1" data="$2"
+  shift 2
+  CMD=(env LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="$PULSE_SITE" LEPTOS_ENV=PROD
+    PULSE_DATA_DIR="$data" PULSE_PUBLISH_TOKEN="$TOKEN" PULSE_SYNC="$BENCH_PULSE_SYNC"
+    PULSE_STOCKS_RATE=0 PULSE_MONITOR_INTERVAL_MS=0 PULSE_SCORES_GAMES=0 RUST_LOG=warn
+    "$@" "$PULSE_BIN")
+}
+
+# wait_http PORT PID: until something answers on PORT (true) or PID is gone / 10 s pass.
+wait_http() {
+  for _ in $(seq 1 200); do
+    curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$1/" && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+# stop_pid PIDFILE: SIGTERM, then SIGKILL after 10 s; removes the pid file.
+stop_pid() {
+  [[ -f "$1" ]] || return 0
+  local pid
+  pid="$(cat "$1")"
+  rm -f "$1"
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# --- the scale-out run: one Redis of our own, several Pulse instances
+
+REDIS_PIDFILE="$WORK/redis.pid"
+REDIS_DIR="$WORK/redis"
+
+# start_redis: a fresh redis-server on BENCH_REDIS_PORT (loopback, files in a temp dir, no
+# RDB snapshots, BENCH_REDIS_PERSIST for the append-only file), pinned to core 0 beside the
+# instances. Never the machine's own Redis: its own port, its own directory.
+start_redis() {
+  rm -rf "$REDIS_DIR"
+  mkdir -p "$REDIS_DIR"
+  # shellcheck disable=SC2086 # BENCH_REDIS_PERSIST is a list of arguments
+  taskset -c 0 redis-server --port "$BENCH_REDIS_PORT" --bind 127.0.0.1 --protected-mode yes \
+    --dir "$REDIS_DIR" --save "" $BENCH_REDIS_PERSIST --daemonize no --loglevel warning \
+    >>"$WORK/redis.log" 2>&1 &
+  echo $! >"$REDIS_PIDFILE"
+  for _ in $(seq 1 200); do
+    [[ "$(redis-cli -h 127.0.0.1 -p "$BENCH_REDIS_PORT" ping 2>/dev/null)" == PONG ]] && return 0
+    kill -0 "$(cat "$REDIS_PIDFILE")" 2>/dev/null || break
+    sleep 0.05
+  done
+  say "redis-server did not start on port $BENCH_REDIS_PORT (log: $WORK/redis.log)"
+  tail -5 "$WORK/redis.log" >&2 || true
+  stop_redis
+  return 1
+}
+
+stop_redis() {
+  stop_pid "$REDIS_PIDFILE"
+  rm -rf "$REDIS_DIR"
+}
+
+# start_instances N: N Pulse instances on PORT..PORT+N-1 on core 0, each with its own data
+# directory and pid file ($WORK/instance.K.pid), all on our Redis with the same token; with
+# BENCH_EMBEDDED=1 a single instance with the embedded hub (no Redis) instead.
+start_instances() {
+  local n="$1" k port pidfile extra=()
+  for ((k = 0; k < n; k++)); do
+    port=$((PORT + k))
+    pidfile="$WORK/instance.$k.pid"
+    rm -rf "$WORK/instance-data.$k"
+    extra=(PULSE_INSTANCE="i$k")
+    [[ "${BENCH_EMBEDDED:-0}" == 1 ]] ||
+      extra+=(PULSE_REDIS_URL="redis://127.0.0.1:$BENCH_REDIS_PORT/0")
+    pulse_cmd "$port" "$WORK/instance-data.$k" "${extra[@]}"
+    taskset -c 0 "${CMD[@]}" >>"$WORK/instance.$k.log" 2>&1 &
+    echo $! >"$pidfile"
+  done
+  for ((k = 0; k < n; k++)); do
+    if ! wait_http $((PORT + k)) "$(cat "$WORK/instance.$k.pid")"; then
+      say "instance i$k did not start on port $((PORT + k)) (log: $WORK/instance.$k.log)"
+      tail -5 "$WORK/instance.$k.log" >&2 || true
+      stop_instances "$n"
+      return 1
+    fi
+  done
+}
+
+stop_instances() {
+  local k
+  for ((k = 0; k < $1; k++)); do
+    stop_pid "$WORK/instance.$k.pid"
+    rm -rf "$WORK/instance-data.$k"
+  done
 }
 
 # start_server NAME: a fresh server (for Pulse: a fresh data directory) on core 0, through
@@ -78,10 +181,8 @@ start_server() {
   case "$name" in
     pulse)
       rm -rf "$WORK/pulse-data"
-      # Simulators and the host sampler off: only the benchmark's events flow.
-      cmd=(env LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_ENV=PROD
-        PULSE_DATA_DIR="$WORK/pulse-data" PULSE_PUBLISH_TOKEN="$TOKEN" PULSE_SYNC="$BENCH_PULSE_SYNC"
-        PULSE_STOCKS_RATE=0 PULSE_MONITOR_INTERVAL_MS=0 PULSE_SCORES_GAMES=0 RUST_LOG=warn "$PULSE_BIN") ;;
+      pulse_cmd "$PORT" "$WORK/pulse-data"
+      cmd=("${CMD[@]}") ;;
     axum_basic) cmd=(env PORT="$PORT" "$AXUM_BASIC") ;;
     node_http) cmd=(node "$PEERS/node_http.js" "$PORT") ;;
     fastapi_seed) cmd=("$VENV/bin/python" "$PEERS/fastapi_seed.py" "$PORT") ;;
@@ -89,13 +190,7 @@ start_server() {
   esac
   taskset -c 0 "${cmd[@]}" >>"$SERVER_LOG" 2>&1 &
   echo $! >"$PIDFILE"
-  for _ in $(seq 1 200); do
-    if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; then
-      return 0
-    fi
-    kill -0 "$(cat "$PIDFILE")" 2>/dev/null || break
-    sleep 0.05
-  done
+  wait_http "$PORT" "$(cat "$PIDFILE")" && return 0
   say "$name did not start on port $PORT (log: $SERVER_LOG)"
   tail -5 "$SERVER_LOG" >&2 || true
   stop_server
@@ -104,15 +199,5 @@ start_server() {
 
 # stop_server: SIGTERM, then SIGKILL after 10 s.
 stop_server() {
-  [[ -f "$PIDFILE" ]] || return 0
-  local pid
-  pid="$(cat "$PIDFILE")"
-  rm -f "$PIDFILE"
-  kill "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  stop_pid "$PIDFILE"
 }

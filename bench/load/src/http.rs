@@ -1,6 +1,6 @@
 //! Just enough HTTP/1.1 for the benchmark, over loopback only: a URL parser that refuses
 //! anything but loopback, a response-head parser, a chunked-transfer decoder, a keep-alive
-//! POST client and a streaming GET.
+//! client (POST for publishers, GET for pages) and a streaming GET.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -11,8 +11,8 @@ use tokio::time::{timeout_at, Instant};
 
 /// A response head larger than this is refused.
 const MAX_HEAD: usize = 64 * 1024;
-/// A publish response body larger than this is refused.
-const MAX_BODY: usize = 1024 * 1024;
+/// A response body (publish answer, page) larger than this is refused.
+const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// `http://HOST:PORT/PATH?QUERY` with HOST a loopback address.
 #[derive(Clone, Debug)]
@@ -414,8 +414,29 @@ pub fn stream_request(url: &Url) -> Vec<u8> {
     .into_bytes()
 }
 
-/// A keep-alive connection that POSTs JSON bodies one at a time.
-pub struct Publisher {
+/// The request head of a streaming GET that resumes after `last_id` (the header a browser's
+/// EventSource sends when it reconnects). Refuses an id that would break the header.
+pub fn stream_request_after(url: &Url, last_id: &[u8]) -> Result<Vec<u8>, String> {
+    if last_id.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err("an event id with a line break or NUL cannot be sent as Last-Event-ID".into());
+    }
+    let mut req = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n",
+        url.target, url.host
+    )
+    .into_bytes();
+    if !last_id.is_empty() {
+        req.extend_from_slice(b"Last-Event-ID: ");
+        req.extend_from_slice(last_id);
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"\r\n");
+    Ok(req)
+}
+
+/// A keep-alive connection that sends one request at a time: JSON POSTs (publishers) or GETs
+/// (the `ssr` run).
+pub struct Client {
     url: Url,
     auth: Option<String>,
     local: Option<IpAddr>,
@@ -423,9 +444,9 @@ pub struct Publisher {
     request: Vec<u8>,
 }
 
-impl Publisher {
-    pub fn new(url: Url, token: Option<&str>, local: Option<IpAddr>) -> Publisher {
-        Publisher {
+impl Client {
+    pub fn new(url: Url, token: Option<&str>, local: Option<IpAddr>) -> Client {
+        Client {
             url,
             auth: token.map(|t| format!("Authorization: Bearer {t}\r\n")),
             local,
@@ -435,14 +456,29 @@ impl Publisher {
     }
 
     /// POSTs one body built by `body` (called right before the bytes are written, so a
-    /// timestamp in it is the send time); returns the HTTP status. A request on a reused
-    /// connection that the server had closed (no response byte at all) is sent once more on a
-    /// new connection: the server never saw it.
+    /// timestamp in it is the send time); returns the HTTP status.
     pub async fn post(
         &mut self,
         body: &mut impl FnMut() -> Vec<u8>,
         per_request: Duration,
     ) -> Result<u16, String> {
+        Ok(self.send(true, body, per_request).await?.0)
+    }
+
+    /// GETs the URL; returns the HTTP status and the body's length.
+    pub async fn get(&mut self, per_request: Duration) -> Result<(u16, usize), String> {
+        self.send(false, &mut Vec::new, per_request).await
+    }
+
+    /// One request and its whole response. A request on a reused connection that the server
+    /// had closed (no response byte at all) is sent once more on a new connection: the server
+    /// never saw it.
+    async fn send(
+        &mut self,
+        post: bool,
+        body: &mut impl FnMut() -> Vec<u8>,
+        per_request: Duration,
+    ) -> Result<(u16, usize), String> {
         for attempt in 0..2 {
             let reused = self.conn.is_some();
             let deadline = Instant::now() + per_request;
@@ -450,19 +486,29 @@ impl Publisher {
                 self.conn = Some(connect(&self.url, self.local, None, deadline).await?);
             }
             let conn = self.conn.as_mut().expect("connected above");
-            let payload = body();
             self.request.clear();
-            self.request.extend_from_slice(
-                format!(
-                    "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}\r\n",
-                    self.url.target,
-                    self.url.host,
-                    payload.len(),
-                    self.auth.as_deref().unwrap_or("")
-                )
-                .as_bytes(),
-            );
-            self.request.extend_from_slice(&payload);
+            if post {
+                let payload = body();
+                self.request.extend_from_slice(
+                    format!(
+                        "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}\r\n",
+                        self.url.target,
+                        self.url.host,
+                        payload.len(),
+                        self.auth.as_deref().unwrap_or("")
+                    )
+                    .as_bytes(),
+                );
+                self.request.extend_from_slice(&payload);
+            } else {
+                self.request.extend_from_slice(
+                    format!(
+                        "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/html\r\n\r\n",
+                        self.url.target, self.url.host
+                    )
+                    .as_bytes(),
+                );
+            }
             let sent = timeout_at(deadline, conn.stream.write_all(&self.request)).await;
             let head = match sent {
                 Ok(Ok(())) => conn.read_head(deadline).await,
@@ -486,8 +532,7 @@ impl Publisher {
             if body.is_err() || head.close || head.framing == Framing::UntilClose {
                 self.conn = None;
             }
-            body?;
-            return Ok(head.status);
+            return Ok((head.status, body?.len()));
         }
         unreachable!("the loop returns on its second attempt")
     }
@@ -515,6 +560,22 @@ mod tests {
         ] {
             assert!(Url::parse(bad).is_err(), "{bad} must be refused");
         }
+    }
+
+    #[test]
+    fn resume_requests() {
+        let u = Url::parse("http://127.0.0.1:1/api/events?topics=bench").unwrap();
+        let r = String::from_utf8(stream_request_after(&u, b"42").unwrap()).unwrap();
+        assert!(r.starts_with("GET /api/events?topics=bench HTTP/1.1\r\n"));
+        assert!(r.contains("\r\nLast-Event-ID: 42\r\n"));
+        assert!(r.ends_with("\r\n\r\n"));
+        let none = stream_request_after(&u, b"").unwrap();
+        assert_eq!(
+            none,
+            stream_request(&u),
+            "no id yet: a plain stream request"
+        );
+        assert!(stream_request_after(&u, b"1\r\nX: y").is_err());
     }
 
     #[test]

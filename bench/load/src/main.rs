@@ -7,8 +7,18 @@
 //! pulse-load fanout  --label L --pid PID --stream URL --publish URL [--token T]
 //!                    --subscribers S --events E --publishers P [--rate R] [--stalled K]
 //! pulse-load publish --label L --pid PID --publish URL [--token T] --publishers P --events E
+//! pulse-load storm   --label L --pid PID --stream URL --publish URL [--token T]
+//!                    --subscribers S --events E --rate R [--drop-after-ms MS]
+//!                    [--reconnect-concurrency C]
+//! pulse-load ssr     --label L --pid PID --get URL --requests N --connections C [--warmup W]
+//! pulse-load instances --label L --pid PID --stream URL --publish URL [--publish URL …]
+//!                    --subscribers S --events E --rate R --part K --parts N --sync-dir DIR
 //! ```
 //! `latency`, `wide` and `stalled` are names for the same run as `fanout` (the sizes differ).
+//! `storm` (`storm.rs`): every subscriber drops its stream at once and resumes with
+//! `Last-Event-ID`. `ssr` (`ssr.rs`): keep-alive GETs of a page. `instances` (`instances.rs`):
+//! one process of several, each subscribing to one instance of a scaled-out server, the first
+//! also publishing (rotating over every `--publish` URL); they meet through files in DIR.
 //!
 //! Rules it keeps: loopback URLs only (anything else is refused); at most 19,500 streams in
 //! one process (the machines allow 20,000 open files per process); every phase ends by its
@@ -18,20 +28,24 @@
 //! latency and loss/duplicates are counted per subscriber and sequence number. Server CPU is
 //! utime+stime from `/proc/PID/stat`, memory VmRSS/VmHWM from `/proc/PID/status`.
 
+mod hist;
 mod http;
+mod instances;
 mod sse;
+mod ssr;
+mod storm;
 
 use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, sleep_until, timeout_at, Instant};
 
-use http::{Chunked, Conn, Framing, Publisher, Url};
+use http::{Chunked, Client, Conn, Framing, Url};
 
 /// Streams one process may hold: the machines allow 20,000 open files per process, and the
 /// publishers, stdio and /proc reads need a few more.
@@ -41,10 +55,12 @@ const OPEN_CONCURRENCY: usize = 256;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: pulse-load idle|fanout|latency|wide|stalled|publish --label NAME --pid PID \
-         [--stream URL] --publish URL [--token T] [--subscribers N] [--stalled K] [--events E] \
-         [--publishers P] [--rate PER_SECOND] [--pad BYTES] [--seconds S] [--settle-ms MS] \
-         [--quiet-ms MS] [--stalled-rcvbuf BYTES] [--clk-tck HZ]"
+        "usage: pulse-load idle|fanout|latency|wide|stalled|publish|storm|ssr|instances \
+         --label NAME --pid PID [--stream URL] [--publish URL]... [--get URL] [--token T] \
+         [--subscribers N] [--stalled K] [--events E] [--publishers P] [--rate PER_SECOND] \
+         [--pad BYTES] [--seconds S] [--settle-ms MS] [--quiet-ms MS] [--stalled-rcvbuf BYTES] \
+         [--clk-tck HZ] [--drop-after-ms MS] [--reconnect-concurrency C] [--requests N] \
+         [--connections C] [--warmup N] [--part K --parts N --sync-dir DIR]"
     );
     std::process::exit(64)
 }
@@ -55,7 +71,10 @@ struct Args {
     label: String,
     pid: u32,
     stream: Option<Url>,
-    publish: Url,
+    /// Publish endpoints; event `i` goes to `publish[i % len]` (several only for `instances`).
+    publish: Vec<Url>,
+    /// The page `ssr` requests.
+    get: Option<Url>,
     token: Option<String>,
     subscribers: usize,
     stalled: usize,
@@ -68,12 +87,36 @@ struct Args {
     quiet_ms: u64,
     stalled_rcvbuf: u32,
     clk_tck: f64,
+    /// storm: ms after the first publish at which every stream drops (0: a third of the run).
+    drop_after_ms: u64,
+    /// storm: reconnects in flight at once (0: all at once, as a real storm).
+    reconnect_concurrency: usize,
+    /// ssr: measured requests, connections, unmeasured warm-up requests.
+    requests: usize,
+    connections: usize,
+    warmup: usize,
+    /// instances: this process's index, the number of processes, the directory they share.
+    part: usize,
+    parts: usize,
+    sync_dir: Option<std::path::PathBuf>,
 }
+
+const SCENARIOS: [&str; 9] = [
+    "idle",
+    "fanout",
+    "latency",
+    "wide",
+    "stalled",
+    "publish",
+    "storm",
+    "ssr",
+    "instances",
+];
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let scenario = it.next().unwrap_or_else(|| usage());
-    if !["idle", "fanout", "latency", "wide", "stalled", "publish"].contains(&scenario.as_str()) {
+    if !SCENARIOS.contains(&scenario.as_str()) {
         usage();
     }
     let mut a = Args {
@@ -81,7 +124,8 @@ fn parse_args() -> Result<Args, String> {
         label: "server".into(),
         pid: 0,
         stream: None,
-        publish: Url::parse("http://127.0.0.1:1/").expect("a loopback URL"),
+        publish: Vec::new(),
+        get: None,
         token: None,
         subscribers: 100,
         stalled: 0,
@@ -94,8 +138,15 @@ fn parse_args() -> Result<Args, String> {
         quiet_ms: 5000,
         stalled_rcvbuf: 4096,
         clk_tck: 100.0,
+        drop_after_ms: 0,
+        reconnect_concurrency: 0,
+        requests: 10_000,
+        connections: 4,
+        warmup: 200,
+        part: 0,
+        parts: 1,
+        sync_dir: None,
     };
-    let mut publish = None;
     while let Some(flag) = it.next() {
         let v = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let num = |v: &str| {
@@ -106,7 +157,8 @@ fn parse_args() -> Result<Args, String> {
             "--label" => a.label = v,
             "--pid" => a.pid = num(&v)? as u32,
             "--stream" => a.stream = Some(Url::parse(&v)?),
-            "--publish" => publish = Some(Url::parse(&v)?),
+            "--publish" => a.publish.push(Url::parse(&v)?),
+            "--get" => a.get = Some(Url::parse(&v)?),
             "--token" => a.token = Some(v),
             "--subscribers" => a.subscribers = num(&v)? as usize,
             "--stalled" => a.stalled = num(&v)? as usize,
@@ -119,20 +171,46 @@ fn parse_args() -> Result<Args, String> {
             "--quiet-ms" => a.quiet_ms = num(&v)?.max(100),
             "--stalled-rcvbuf" => a.stalled_rcvbuf = num(&v)? as u32,
             "--clk-tck" => a.clk_tck = num(&v)?.max(1) as f64,
+            "--drop-after-ms" => a.drop_after_ms = num(&v)?,
+            "--reconnect-concurrency" => a.reconnect_concurrency = num(&v)? as usize,
+            "--requests" => a.requests = num(&v)? as usize,
+            "--connections" => a.connections = (num(&v)? as usize).clamp(1, 1024),
+            "--warmup" => a.warmup = num(&v)? as usize,
+            "--part" => a.part = num(&v)? as usize,
+            "--parts" => a.parts = (num(&v)? as usize).max(1),
+            "--sync-dir" => a.sync_dir = Some(v.into()),
             other => return Err(format!("unknown flag {other}")),
         }
     }
-    a.publish = publish.ok_or("--publish URL is required")?;
+    if a.scenario == "ssr" {
+        if a.get.is_none() {
+            return Err("--get URL is required".into());
+        }
+        if a.requests > 10_000_000 {
+            return Err("--requests ≤ 10,000,000".into());
+        }
+    } else if a.publish.is_empty() {
+        return Err("--publish URL is required".into());
+    }
+    if a.scenario == "instances" {
+        if a.sync_dir.is_none() {
+            return Err("instances needs --sync-dir DIR (shared by its --parts processes)".into());
+        }
+        if a.part >= a.parts {
+            return Err(format!("--part {} of --parts {}", a.part, a.parts));
+        }
+    }
     if a.pid == 0 || !std::path::Path::new(&format!("/proc/{}/stat", a.pid)).exists() {
         return Err(format!("--pid {}: no such process", a.pid));
     }
-    if a.scenario != "publish" && a.stream.is_none() {
+    let streaming = !matches!(a.scenario.as_str(), "publish" | "ssr");
+    if streaming && a.stream.is_none() {
         return Err("--stream URL is required".into());
     }
-    let streams = if a.scenario == "publish" {
-        0
-    } else {
+    let streams = if streaming {
         a.subscribers + a.stalled
+    } else {
+        0
     };
     if streams > MAX_STREAMS {
         return Err(format!(
@@ -140,7 +218,8 @@ fn parse_args() -> Result<Args, String> {
              20,000 open files per process); run several processes for more"
         ));
     }
-    let files = streams + a.publishers + 64; // publishers, stdio, /proc reads, slack
+    // Publishers (one connection per publish URL each), GET connections, stdio, /proc, slack.
+    let files = streams + a.publishers * a.publish.len().max(1) + a.connections + 64;
     if let Some(limit) = open_file_limit() {
         if files as u64 > limit {
             return Err(format!(
@@ -194,14 +273,20 @@ fn status_kb(pid: u32, key: &str) -> Result<u64, String> {
 // ---------------------------------------------------------------------------------------------
 // Time and payloads.
 
-static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
-
-/// Nanoseconds on this process's monotonic clock (publishers and subscribers share it).
+/// Nanoseconds on the machine's `CLOCK_MONOTONIC`. One clock for the whole machine (not one
+/// per process), so a publish time stamped by one load process can be subtracted from a
+/// receive time read in another: `instances` runs one load process per server instance. It
+/// never jumps (unlike the wall clock), and every existing use takes differences only.
 fn now_ns() -> u64 {
-    EPOCH
-        .get_or_init(std::time::Instant::now)
-        .elapsed()
-        .as_nanos() as u64
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer; CLOCK_MONOTONIC is
+    // always available on Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_MONOTONIC)");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 fn payload(seq: usize, pad: &str) -> Vec<u8> {
@@ -209,6 +294,12 @@ fn payload(seq: usize, pad: &str) -> Vec<u8> {
 }
 
 const PROBE: &[u8] = br#"{"_bprobe":1}"#;
+
+/// A probe that also carries its send time: `storm` counts it as "published after this
+/// subscriber reconnected" when no benchmark event is left to show that.
+fn timed_probe() -> Vec<u8> {
+    format!(r#"{{"_bprobe":2,"_bns":{}}}"#, now_ns()).into_bytes()
+}
 
 /// The unsigned number after `"key"` and a colon, wherever the server put it in the JSON.
 fn number_after(data: &[u8], key: &[u8]) -> Option<u64> {
@@ -244,6 +335,16 @@ struct Shared {
     probed: AtomicUsize,
     delivered: AtomicU64,
     stalled_rcvbuf: u32,
+    /// Newest receive time of a benchmark event on any stream (`now_ns`).
+    last_rx_ns: AtomicU64,
+    /// storm: reconnects in flight at once; streams back (200 received) and live again (an
+    /// event published after that received).
+    reconnect: Semaphore,
+    reconnected: AtomicUsize,
+    live_again: AtomicUsize,
+    /// storm: streams closed by the drop, and streams that broke before it.
+    dropped: AtomicUsize,
+    broken_early: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -260,10 +361,31 @@ struct Sub {
     other: u64,
     probe: bool,
     lat_us: Vec<u32>,
+    /// `event: reset` received (the server could not replay from the id sent).
+    resets: u64,
+    /// storm: when the stream dropped, when the new one answered 200 (`now_ns`), and when an
+    /// event published after that arrived: the subscriber is live again.
+    dropped_ns: Option<u64>,
+    reconnected_ns: Option<u64>,
+    live_ns: Option<u64>,
+    /// storm: the `Last-Event-ID` sent on reconnect.
+    resumed_from: Option<String>,
 }
 
 impl Sub {
-    fn on_event(&mut self, data: &[u8], sh: &Shared) {
+    fn on_event(&mut self, e: &sse::Event<'_>, sh: &Shared) {
+        let data = e.data;
+        if e.kind == b"reset" {
+            self.resets += 1;
+            return;
+        }
+        let sent_ns = number_after(data, b"\"_bns\"");
+        if let (Some(back), None, Some(ns)) = (self.reconnected_ns, self.live_ns, sent_ns) {
+            if ns >= back {
+                self.live_ns = Some(now_ns());
+                sh.live_again.fetch_add(1, Relaxed);
+            }
+        }
         if http::find(data, b"\"_bprobe\"").is_some() {
             if !self.probe {
                 self.probe = true;
@@ -271,10 +393,7 @@ impl Sub {
             }
             return;
         }
-        match (
-            number_after(data, b"\"_bseq\""),
-            number_after(data, b"\"_bns\""),
-        ) {
+        match (number_after(data, b"\"_bseq\""), sent_ns) {
             (Some(seq), Some(ns)) if (seq as usize) < sh.events => {
                 let (w, bit) = (seq as usize / 64, 1u64 << (seq % 64));
                 if self.got[w] & bit != 0 {
@@ -284,11 +403,31 @@ impl Sub {
                 self.got[w] |= bit;
                 self.distinct += 1;
                 sh.delivered.fetch_add(1, Relaxed);
-                let us = now_ns().saturating_sub(ns) / 1000;
+                let now = now_ns();
+                sh.last_rx_ns.fetch_max(now, Relaxed);
+                let us = now.saturating_sub(ns) / 1000;
                 self.lat_us.push(us.min(u32::MAX as u64) as u32);
             }
             _ => self.other += 1,
         }
+    }
+
+    /// Loss, duplicates and extras of this subscriber against what the publishers had
+    /// accepted: (accepted and never received, received twice, received but not accepted).
+    fn tally(&self, accepted: &[bool]) -> (u64, u64, u64) {
+        let (mut loss, mut extra) = (0, 0);
+        for (i, &acc) in accepted.iter().enumerate() {
+            let got = self
+                .got
+                .get(i / 64)
+                .is_some_and(|w| w & (1 << (i % 64)) != 0);
+            match (acc, got) {
+                (true, false) => loss += 1,
+                (false, true) => extra += 1,
+                _ => {}
+            }
+        }
+        (loss, self.dups, extra)
     }
 }
 
@@ -306,8 +445,16 @@ fn local_ip(idx: usize, url: &Url) -> Option<IpAddr> {
         .then(|| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (idx % 8) as u8)))
 }
 
-async fn open(sh: &Shared, idx: usize, reader: bool) -> Result<(Conn, Framing), String> {
-    let _slot = timeout_at(sh.deadline, sh.open.acquire())
+/// Opens one stream (a connection slot from `slots` while connecting); with `last_id`, asks
+/// to resume after it (`Last-Event-ID`, as a browser's EventSource does on reconnect).
+async fn open(
+    sh: &Shared,
+    idx: usize,
+    reader: bool,
+    slots: &Semaphore,
+    last_id: Option<&[u8]>,
+) -> Result<(Conn, Framing), String> {
+    let _slot = timeout_at(sh.deadline, slots.acquire())
         .await
         .map_err(|_| "no connection slot before the deadline".to_string())?
         .map_err(|_| "semaphore closed".to_string())?;
@@ -315,7 +462,15 @@ async fn open(sh: &Shared, idx: usize, reader: bool) -> Result<(Conn, Framing), 
     let rcvbuf = (!reader).then_some(sh.stalled_rcvbuf);
     let mut conn = http::connect(&sh.url, local_ip(idx, &sh.url), rcvbuf, deadline).await?;
     use tokio::io::AsyncWriteExt;
-    timeout_at(deadline, conn.stream.write_all(&sh.request))
+    let resume;
+    let request = match last_id {
+        Some(id) => {
+            resume = http::stream_request_after(&sh.url, id)?;
+            &resume
+        }
+        None => &sh.request,
+    };
+    timeout_at(deadline, conn.stream.write_all(request))
         .await
         .map_err(|_| "request write timed out".to_string())?
         .map_err(|e| format!("request write: {e}"))?;
@@ -329,6 +484,103 @@ async fn open(sh: &Shared, idx: usize, reader: bool) -> Result<(Conn, Framing), 
     Ok((conn, head.framing))
 }
 
+/// Why a stream's read loop ended.
+enum Ended {
+    /// The run is over (stop signal or deadline).
+    Stop,
+    /// storm: told to drop the connection.
+    Drop,
+    /// The server ended the stream or it broke; the reason.
+    Broken(String),
+}
+
+/// Resolves when `flag` is set; never without one.
+async fn raised(flag: Option<&mut watch::Receiver<bool>>) {
+    match flag {
+        Some(rx) => {
+            let _ = rx.wait_for(|v| *v).await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads one stream, parsing every event into `sub`, until the run stops, `drop` is raised,
+/// or the stream ends. `parser` is the caller's so that the id to resume from outlives the
+/// connection.
+async fn read_stream(
+    sh: &Shared,
+    sub: &mut Sub,
+    mut conn: Conn,
+    framing: Framing,
+    parser: &mut sse::Parser,
+    stop: &mut watch::Receiver<bool>,
+    mut drop: Option<&mut watch::Receiver<bool>>,
+) -> Ended {
+    let mut chunked = (framing == Framing::Chunked).then(Chunked::default);
+    // Feeds raw bytes through the chunked decoder and the SSE parser; Some(reason) once the
+    // stream is over or broken.
+    let mut feed = |bytes: &[u8], sub: &mut Sub, parser: &mut sse::Parser| -> Option<String> {
+        let mut broken: Option<String> = None;
+        let mut on_event = |e: &sse::Event<'_>| sub.on_event(e, sh);
+        let mut body = |b: &[u8]| {
+            if broken.is_none() {
+                if let Err(e) = parser.feed(b, &mut on_event) {
+                    broken = Some(e);
+                }
+            }
+        };
+        let end = match chunked.as_mut() {
+            Some(dec) => match dec.decode(bytes, &mut body) {
+                Ok(_) if dec.done() => Some("stream ended (last chunk)".to_string()),
+                Ok(_) => None,
+                Err(e) => Some(e),
+            },
+            None => {
+                body(bytes);
+                None
+            }
+        };
+        broken.or(end)
+    };
+    let leftover = std::mem::take(&mut conn.buf);
+    if let Some(end) = feed(&leftover, sub, parser) {
+        return Ended::Broken(end);
+    }
+    loop {
+        tokio::select! {
+            biased;
+            _ = stop.wait_for(|s| *s) => return Ended::Stop,
+            _ = sleep_until(sh.deadline) => return Ended::Stop,
+            _ = raised(drop.as_deref_mut()) => return Ended::Drop,
+            ready = conn.stream.readable() => {
+                if let Err(e) = ready {
+                    return Ended::Broken(format!("readable: {e}"));
+                }
+                let outcome = SCRATCH.with(|scratch| {
+                    let mut scratch = scratch.borrow_mut();
+                    // Bounded: at most 16 reads (1 MB) per wake, then yield to the others.
+                    for _ in 0..16 {
+                        match conn.stream.try_read(&mut scratch) {
+                            Ok(0) => return Some("stream closed by the server".to_string()),
+                            Ok(n) => {
+                                if let Some(end) = feed(&scratch[..n], sub, parser) {
+                                    return Some(end);
+                                }
+                            }
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return None,
+                            Err(e) => return Some(format!("read: {e}")),
+                        }
+                    }
+                    None
+                });
+                if let Some(end) = outcome {
+                    return Ended::Broken(end);
+                }
+            }
+        }
+    }
+}
+
 async fn subscriber(
     sh: Arc<Shared>,
     idx: usize,
@@ -339,7 +591,7 @@ async fn subscriber(
         reader,
         ..Sub::default()
     };
-    let (mut conn, framing) = match open(&sh, idx, reader).await {
+    let (conn, framing) = match open(&sh, idx, reader, &sh.open, None).await {
         Ok(c) => c,
         Err(e) => {
             sh.failed.fetch_add(1, Relaxed);
@@ -353,78 +605,17 @@ async fn subscriber(
         // buffers and then in whatever the server keeps for a slow subscriber.
         sh.stalled_up.fetch_add(1, Relaxed);
         let _ = timeout_at(sh.deadline, stop.wait_for(|s| *s)).await;
+        drop(conn);
         return sub;
     }
     sub.got = vec![0; sh.events.div_ceil(64)];
     sh.readers_up.fetch_add(1, Relaxed);
     let mut parser = sse::Parser::new();
-    let mut chunked = (framing == Framing::Chunked).then(Chunked::default);
-    let mut broken: Option<String> = None;
-    let mut feed =
-        |bytes: &[u8], sub: &mut Sub, parser: &mut sse::Parser, broken: &mut Option<String>| {
-            let mut on_event = |e: &sse::Event<'_>| sub.on_event(e.data, &sh);
-            let mut body = |b: &[u8]| {
-                if broken.is_none() {
-                    if let Err(e) = parser.feed(b, &mut on_event) {
-                        *broken = Some(e);
-                    }
-                }
-            };
-            match chunked.as_mut() {
-                Some(dec) => match dec.decode(bytes, &mut body) {
-                    Ok(_) if dec.done() => Some("stream ended (last chunk)".to_string()),
-                    Ok(_) => None,
-                    Err(e) => Some(e),
-                },
-                None => {
-                    body(bytes);
-                    None
-                }
-            }
-        };
-    let leftover = std::mem::take(&mut conn.buf);
-    if let Some(end) = feed(&leftover, &mut sub, &mut parser, &mut broken) {
+    if let Ended::Broken(e) =
+        read_stream(&sh, &mut sub, conn, framing, &mut parser, &mut stop, None).await
+    {
         sub.ended = true;
-        sub.error = Some(end);
-        return sub;
-    }
-    loop {
-        tokio::select! {
-            biased;
-            _ = stop.wait_for(|s| *s) => break,
-            _ = sleep_until(sh.deadline) => break,
-            ready = conn.stream.readable() => {
-                if let Err(e) = ready {
-                    sub.error = Some(format!("readable: {e}"));
-                    break;
-                }
-                let outcome = SCRATCH.with(|scratch| {
-                    let mut scratch = scratch.borrow_mut();
-                    // Bounded: at most 16 reads (1 MB) per wake, then yield to the others.
-                    for _ in 0..16 {
-                        match conn.stream.try_read(&mut scratch) {
-                            Ok(0) => return Some("stream closed by the server".to_string()),
-                            Ok(n) => {
-                                if let Some(end) = feed(&scratch[..n], &mut sub, &mut parser, &mut broken) {
-                                    return Some(end);
-                                }
-                                if let Some(e) = broken.take() {
-                                    return Some(e);
-                                }
-                            }
-                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return None,
-                            Err(e) => return Some(format!("read: {e}")),
-                        }
-                    }
-                    None
-                });
-                if let Some(end) = outcome {
-                    sub.ended = true;
-                    sub.error = Some(end);
-                    break;
-                }
-            }
-        }
+        sub.error = Some(e);
     }
     sub
 }
@@ -445,18 +636,24 @@ struct Published {
 /// One publisher's (sequence number, accepted, ack µs) per publish, and its first error.
 type PublisherLog = (Vec<(usize, bool, u32)>, Option<String>);
 
-/// `publishers` connections publish events `0..events` between them (publisher p takes every
+/// `publishers` publishers publish events `0..events` between them (publisher p takes every
 /// p-th), each at its scheduled time `i / rate` when a rate is given, else as fast as
-/// acknowledgements come back. Ends at the deadline whatever is left.
+/// acknowledgements come back. Event `i` goes to `a.publish[i % len]` (each publisher keeps
+/// one keep-alive connection per URL), so with several instances the publishes rotate over
+/// them. Ends at the deadline whatever is left.
 async fn publish_all(a: &Args, deadline: Instant) -> Published {
     let pad: Arc<str> = "x".repeat(a.pad).into();
     let start = Instant::now();
     let mut tasks: Vec<JoinHandle<PublisherLog>> = Vec::new();
     for p in 0..a.publishers.min(a.events.max(1)) {
-        let (url, token, pad) = (a.publish.clone(), a.token.clone(), pad.clone());
+        let (urls, token, pad) = (a.publish.clone(), a.token.clone(), pad.clone());
         let (events, publishers, rate) = (a.events, a.publishers, a.rate);
         tasks.push(tokio::spawn(async move {
-            let mut client = Publisher::new(url, token.as_deref(), None);
+            let mut clients: Vec<Client> = urls
+                .into_iter()
+                .map(|u| Client::new(u, token.as_deref(), None))
+                .collect();
+            let n = clients.len();
             let mut out = Vec::with_capacity(events / publishers + 1);
             let mut first_error = None;
             for i in (p..events).step_by(publishers) {
@@ -469,7 +666,9 @@ async fn publish_all(a: &Args, deadline: Instant) -> Published {
                 }
                 let per_request = (deadline - now).min(Duration::from_secs(10));
                 let t0 = Instant::now();
-                let r = client.post(&mut || payload(i, &pad), per_request).await;
+                let r = clients[i % n]
+                    .post(&mut || payload(i, &pad), per_request)
+                    .await;
                 let us = t0.elapsed().as_micros().min(u32::MAX as u128) as u32;
                 let ok = matches!(r, Ok(s) if (200..300).contains(&s));
                 if !ok && first_error.is_none() {
@@ -508,11 +707,13 @@ async fn publish_all(a: &Args, deadline: Instant) -> Published {
 }
 
 async fn probe(a: &Args) -> Result<(), String> {
-    let mut client = Publisher::new(a.publish.clone(), a.token.as_deref(), None);
-    match client
-        .post(&mut || PROBE.to_vec(), Duration::from_secs(10))
-        .await
-    {
+    probe_with(a, &mut || PROBE.to_vec()).await
+}
+
+/// Publishes one probe (not a benchmark event) on the first publish URL.
+async fn probe_with(a: &Args, body: &mut impl FnMut() -> Vec<u8>) -> Result<(), String> {
+    let mut client = Client::new(a.publish[0].clone(), a.token.as_deref(), None);
+    match client.post(body, Duration::from_secs(10)).await {
         Ok(s) if (200..300).contains(&s) => Ok(()),
         Ok(s) => Err(format!("probe publish answered {s}")),
         Err(e) => Err(format!("probe publish: {e}")),
@@ -581,6 +782,11 @@ impl Json {
         self.0.push((k.into(), s));
         self
     }
+    /// A value that is already JSON (a histogram's array).
+    fn raw(&mut self, k: &str, v: String) -> &mut Self {
+        self.0.push((k.into(), v));
+        self
+    }
     fn render(&self) -> String {
         let fields: Vec<String> = self.0.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
         format!("{{{}}}", fields.join(","))
@@ -596,12 +802,9 @@ fn header(a: &Args) -> Json {
 // ---------------------------------------------------------------------------------------------
 // Scenarios.
 
-fn spawn_subscribers(
-    a: &Args,
-    deadline: Instant,
-) -> (Arc<Shared>, Vec<JoinHandle<Sub>>, watch::Sender<bool>) {
+fn new_shared(a: &Args, deadline: Instant) -> Arc<Shared> {
     let url = a.stream.clone().expect("checked in parse_args");
-    let sh = Arc::new(Shared {
+    Arc::new(Shared {
         request: http::stream_request(&url),
         url,
         events: a.events,
@@ -613,7 +816,23 @@ fn spawn_subscribers(
         probed: AtomicUsize::new(0),
         delivered: AtomicU64::new(0),
         stalled_rcvbuf: a.stalled_rcvbuf,
-    });
+        last_rx_ns: AtomicU64::new(0),
+        reconnect: Semaphore::new(match a.reconnect_concurrency {
+            0 => a.subscribers.max(1),
+            c => c,
+        }),
+        reconnected: AtomicUsize::new(0),
+        live_again: AtomicUsize::new(0),
+        dropped: AtomicUsize::new(0),
+        broken_early: AtomicUsize::new(0),
+    })
+}
+
+fn spawn_subscribers(
+    a: &Args,
+    deadline: Instant,
+) -> (Arc<Shared>, Vec<JoinHandle<Sub>>, watch::Sender<bool>) {
+    let sh = new_shared(a, deadline);
     let (stop_tx, stop_rx) = watch::channel(false);
     let total = a.subscribers + a.stalled;
     let tasks = (0..total)
@@ -759,15 +978,10 @@ async fn fanout(a: &Args) -> Result<Json, String> {
         (0u64, 0, 0, 0, 0, 0);
     let mut lat: Vec<u32> = Vec::new();
     for s in subs.iter().filter(|s| s.reader && s.connected) {
-        for (i, &acc) in published.accepted.iter().enumerate() {
-            let got = s.got[i / 64] & (1 << (i % 64)) != 0;
-            match (acc, got) {
-                (true, false) => loss += 1,
-                (false, true) => extra += 1,
-                _ => {}
-            }
-        }
-        dups += s.dups;
+        let (l, d, x) = s.tally(&published.accepted);
+        loss += l;
+        extra += x;
+        dups += d;
         other += s.other;
         delivered += s.distinct;
         ended += s.ended as u64;
@@ -880,6 +1094,9 @@ async fn main() {
     let result = match a.scenario.as_str() {
         "idle" => idle(&a).await,
         "publish" => publish(&a).await,
+        "storm" => storm::run(&a).await,
+        "ssr" => ssr::run(&a).await,
+        "instances" => instances::run(&a).await,
         _ => fanout(&a).await,
     };
     match result {

@@ -31,7 +31,13 @@ pub struct Parser {
     started: bool,
     data: Vec<u8>,
     kind: Vec<u8>,
+    /// The spec's "last event ID buffer": set by every `id:` field as it is parsed.
     last_id: Vec<u8>,
+    /// The spec's "last event ID string" of the event source: the buffer as of the last
+    /// blank line (dispatch step 1 copies it even when the data buffer is empty and nothing is
+    /// dispatched). This, not the buffer, is what a reconnect sends as `Last-Event-ID`: an `id:`
+    /// line whose event has not been completed yet does not count.
+    committed_id: Vec<u8>,
     /// `retry:` in milliseconds, when the server sent one.
     pub retry: Option<u64>,
     /// Comment lines seen (heartbeats).
@@ -41,6 +47,12 @@ pub struct Parser {
 impl Parser {
     pub fn new() -> Parser {
         Parser::default()
+    }
+
+    /// The id a reconnect sends as `Last-Event-ID` (empty: none yet), per the spec's dispatch
+    /// rules (see `committed_id`).
+    pub fn last_event_id(&self) -> &[u8] {
+        &self.committed_id
     }
 
     /// Feeds the next bytes of the stream; `on_event` runs for every dispatched event.
@@ -106,6 +118,9 @@ impl Parser {
 
     fn process(&mut self, line: &[u8], on_event: &mut impl FnMut(&Event<'_>)) {
         if line.is_empty() {
+            if self.committed_id != self.last_id {
+                self.committed_id.clone_from(&self.last_id);
+            }
             if !self.data.is_empty() {
                 self.data.pop(); // the LF after the last data line
                 on_event(&Event {
@@ -229,6 +244,17 @@ mod tests {
         );
         assert_eq!(ev[1].id, "7");
         assert_eq!(p.retry, Some(2000));
+    }
+
+    #[test]
+    fn the_reconnect_id_moves_only_at_a_blank_line() {
+        let (_, p) = parse_chunks(&[b"id: 1\ndata: a\n\nid: 2\ndata: b\n"]);
+        assert_eq!(p.last_event_id(), b"1", "event 2 is not complete");
+        let (ev, p) = parse_chunks(&[b"id: 1\ndata: a\n\nid: 2\n\n"]);
+        assert_eq!(ev.len(), 1);
+        assert_eq!(p.last_event_id(), b"2", "an id with no data still counts");
+        let (_, p) = parse_chunks(&[b"id: 5\ndata: a\n\nid\n\n"]);
+        assert_eq!(p.last_event_id(), b"", "an empty id field resets it");
     }
 
     #[test]
