@@ -507,3 +507,83 @@ async fn simulators_run_on_one_leader_and_fail_over() {
         "takeover took {takeover:?}"
     );
 }
+
+async fn post_json(base: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// A worker whose reports land on a different instance each time moves its job forward on
+/// every instance: each report starts from the newest state, wherever it was made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_progress_reported_to_one_instance_shows_on_all() {
+    let rdir = tempfile::tempdir().unwrap();
+    let redis = RedisServer::start(rdir.path());
+    let cluster = Cluster::start(&redis, 3, &[]).await;
+    let (status, job) = post_json(
+        &cluster.base(0),
+        "/api/jobs",
+        serde_json::json!({"name": "Nightly export", "total": 30}),
+    )
+    .await;
+    assert_eq!(status, 201, "{job}");
+    let id = job["id"].as_str().unwrap().to_owned();
+    for step in 1..=30u64 {
+        let node = (step % 3) as usize;
+        let (status, body) = post_json(
+            &cluster.base(node),
+            &format!("/api/jobs/{id}/progress"),
+            serde_json::json!({"step": step, "log": [format!("step {step} on node {node}")]}),
+        )
+        .await;
+        assert_eq!(status, 200, "step {step} on node {node}: {body}");
+        assert_eq!(body["step"], step, "node {node} started from a stale state");
+    }
+    let (status, body) = post_json(
+        &cluster.base(2),
+        &format!("/api/jobs/{id}/progress"),
+        serde_json::json!({"status": "completed", "message": "done on node 2"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    for i in 0..3 {
+        let base = cluster.base(i);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let job: serde_json::Value = loop {
+            let j: serde_json::Value = reqwest::get(format!("{base}/api/jobs/{id}"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if j["status"] == "completed" || Instant::now() > deadline {
+                break j;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(job["status"], "completed", "instance {i}: {job}");
+        assert_eq!(job["step"], 30, "instance {i}");
+        assert_eq!(
+            job["log_total"], 30,
+            "instance {i}: every report's log line kept"
+        );
+        // The page each instance serves shows it too.
+        let html = reqwest::get(format!("{base}/jobs"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains(&format!("data-job-id=\"{id}\"")) && html.contains("done on node 2"),
+            "instance {i}'s /jobs page does not show the job"
+        );
+    }
+}

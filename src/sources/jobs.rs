@@ -158,7 +158,9 @@ async fn run_one(state: &AppState, job: Job, stop: CancellationToken) {
                 if let Some(t) = j.total {
                     j.step = t;
                 }
-                j.message = "done".into();
+                if j.message.is_empty() || j.message == "starting" {
+                    j.message = "done".into();
+                }
                 j.finish(JobStatus::Completed, now_ms());
             }
             Err(Stop::Cancelled) => {
@@ -307,8 +309,14 @@ async fn export(
     Ok(Some(name))
 }
 
-/// Checkpoints the WAL into the log file and rebuilds it without free pages (`VACUUM`), on a
-/// connection of its own; the sequencer keeps writing in between (SQLite waits for locks).
+/// Rows one retention statement deletes at most: each is a short write transaction, so the
+/// sequencer's group commits keep going in between (SQLite waits for the lock, up to the busy
+/// timeout).
+const COMPACT_CHUNK: i64 = 2000;
+
+/// Applies retention (`--history` rows, `--retention-secs`) to the event log now, then
+/// checkpoints the WAL into the file and rebuilds it without free pages (`VACUUM`) — on a
+/// connection of its own, with progress: one step per deleted chunk, then one per phase.
 async fn compact(state: &AppState, job: &Job) -> Result<Option<String>, Stop> {
     if state.config.redis_url.is_some() {
         return Err(Stop::Failed(
@@ -316,39 +324,81 @@ async fn compact(state: &AppState, job: &Job) -> Result<Option<String>, Stop> {
         ));
     }
     let path = state.config.log_path();
-    let steps: [(&str, &str); 2] = [
+    let history = state.config.history as i64;
+    let before_ms = match state.config.retention_secs {
+        0 => i64::MIN,
+        secs => now_ms() - secs as i64 * 1000,
+    };
+    let failed = |what: &str, e: &dyn std::fmt::Debug| {
+        tracing::error!("compact {}: {what}: {e:?}", path.display());
+        Stop::Failed(format!("{what} failed (see the server log)"))
+    };
+    let db = |sql: String, args: Vec<i64>| {
+        let p = path.clone();
+        tokio::task::spawn_blocking(move || -> rusqlite::Result<i64> {
+            let conn = rusqlite::Connection::open(&p)?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            if sql.trim_start().starts_with("SELECT") {
+                conn.query_row(&sql, rusqlite::params_from_iter(args), |r| r.get(0))
+            } else if args.is_empty() {
+                conn.execute_batch(&sql).map(|()| 0)
+            } else {
+                conn.execute(&sql, rusqlite::params_from_iter(args))
+                    .map(|n| n as i64)
+            }
+        })
+    };
+    let through: i64 = match db("SELECT COALESCE(MAX(id), 0) FROM events".into(), vec![]).await {
+        Ok(Ok(max)) => max - history,
+        other => return Err(failed("reading the event log", &other)),
+    };
+    let stale = match db(
+        "SELECT COUNT(*) FROM events WHERE id <= ?1 OR at_ms < ?2".into(),
+        vec![through, before_ms],
+    )
+    .await
+    {
+        Ok(Ok(n)) => n,
+        other => return Err(failed("reading the event log", &other)),
+    };
+    let chunks = (stale + COMPACT_CHUNK - 1) / COMPACT_CHUNK;
+    let total = chunks + 2;
+    let progress = |step: i64, message: String| Report {
+        step: Some(step),
+        total: Some(total),
+        message: Some(message),
+        ..Report::default()
+    };
+    let mut deleted = 0;
+    for chunk in 0..chunks {
+        let msg = format!("retention: {deleted} of {stale} old events removed");
+        if report(state, &job.id, progress(chunk, msg)).await? {
+            return Err(Stop::Cancelled);
+        }
+        match db(
+            "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ?1 OR at_ms < ?2 ORDER BY id LIMIT ?3)".into(),
+            vec![through, before_ms, COMPACT_CHUNK],
+        )
+        .await
+        {
+            Ok(Ok(n)) => deleted += n,
+            other => return Err(failed("applying retention", &other)),
+        }
+    }
+    let phases = [
         (
             "checkpointing the write-ahead log",
             "PRAGMA wal_checkpoint(TRUNCATE);",
         ),
         ("rebuilding the file without free pages (VACUUM)", "VACUUM;"),
     ];
-    for (i, (what, sql)) in steps.iter().enumerate() {
-        if report(
-            state,
-            &job.id,
-            Report {
-                step: Some(i as i64),
-                total: Some(steps.len() as i64),
-                message: Some((*what).into()),
-                ..Report::default()
-            },
-        )
-        .await?
-        {
+    for (i, (what, sql)) in phases.iter().enumerate() {
+        if report(state, &job.id, progress(chunks + i as i64, (*what).into())).await? {
             return Err(Stop::Cancelled);
         }
-        let p = path.clone();
-        let sql = *sql;
-        let result = tokio::task::spawn_blocking(move || -> rusqlite::Result<()> {
-            let conn = rusqlite::Connection::open(&p)?;
-            conn.busy_timeout(std::time::Duration::from_secs(10))?;
-            conn.execute_batch(sql)
-        })
-        .await;
-        if !matches!(result, Ok(Ok(()))) {
-            tracing::error!("compact {}: {result:?}", path.display());
-            return Err(Stop::Failed(format!("{what} failed (see the server log)")));
+        match db((*sql).into(), vec![]).await {
+            Ok(Ok(_)) => {}
+            other => return Err(failed(what, &other)),
         }
     }
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
@@ -356,8 +406,10 @@ async fn compact(state: &AppState, job: &Job) -> Result<Option<String>, Stop> {
         state,
         &job.id,
         Report {
-            step: Some(steps.len() as i64),
-            message: Some(format!("event log is {size} bytes")),
+            step: Some(total),
+            message: Some(format!(
+                "{deleted} old events removed; the event log is {size} bytes"
+            )),
             ..Report::default()
         },
     )

@@ -207,13 +207,13 @@ fn JobsCard() -> AnyView {
     };
     let summary = move || {
         let (running, queued) = jobs.keys.with(|keys| {
-            keys.iter().filter_map(|k| jobs.row(k)).fold((0, 0), |(r, q), j| {
-                match j.with(|j| j.status) {
+            keys.iter()
+                .filter_map(|k| jobs.row(k))
+                .fold((0, 0), |(r, q), j| match j.with(|j| j.status) {
                     JobStatus::Running => (r + 1, q),
                     JobStatus::Queued => (r, q + 1),
                     _ => (r, q),
-                }
-            })
+                })
         });
         format!("{running} running · {queued} queued")
     };
