@@ -44,7 +44,7 @@ fn elapsed(job: &Job) -> Option<f64> {
 }
 
 #[component]
-pub fn JobsPage() -> impl IntoView {
+pub fn JobsPage() -> AnyView {
     let jobs = expect_context::<LiveStore>().jobs;
     let op = Operator::get();
     let running = move || {
@@ -91,6 +91,7 @@ pub fn JobsPage() -> impl IntoView {
             </Show>
         </section>
     }
+    .into_any()
 }
 
 /// The message of a refused action; a refusal because the session is gone signs the page out.
@@ -103,7 +104,7 @@ fn refusal(op: Operator, result: Option<Result<impl Sized, JobActionError>>) -> 
 }
 
 #[component]
-fn OperatorControls() -> impl IntoView {
+fn OperatorControls() -> AnyView {
     let op = Operator::get();
     let export = ServerAction::<StartExport>::new();
     let compact = ServerAction::<StartCompact>::new();
@@ -136,10 +137,11 @@ fn OperatorControls() -> impl IntoView {
             <p class="form-error" role="alert">{error}</p>
         </div>
     }
+    .into_any()
 }
 
 #[component]
-fn JobRow(id: String) -> impl IntoView {
+fn JobRow(id: String) -> AnyView {
     let jobs = expect_context::<LiveStore>().jobs;
     let op = Operator::get();
     // The row's own signal: an event for this job changes this row only.
@@ -257,4 +259,5 @@ fn JobRow(id: String) -> impl IntoView {
             </details>
         </li>
     }
+    .into_any()
 }

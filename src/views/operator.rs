@@ -61,7 +61,7 @@ impl Operator {
 /// "Signed in" with a sign-out button, or the sign-in form. `can` finishes the sentence
 /// "Sign in with the operator password to …".
 #[component]
-pub fn OperatorSignIn(can: &'static str) -> impl IntoView {
+pub fn OperatorSignIn(can: &'static str) -> AnyView {
     let op = Operator::get();
     let sign_in_error = move || {
         op.sign_in
@@ -109,4 +109,5 @@ pub fn OperatorSignIn(can: &'static str) -> impl IntoView {
             </ActionForm>
         </Show>
     }
+    .into_any()
 }
