@@ -30,8 +30,10 @@ async function api(baseURL: string): Promise<APIRequestContext> {
 }
 
 test("pages on two instances both show a post made on either", async ({ browser }) => {
-  const pageA = await (await browser.newContext()).newPage();
-  const pageB = await (await browser.newContext()).newPage();
+  const contextA = await browser.newContext();
+  const contextB = await browser.newContext();
+  const pageA = await contextA.newPage();
+  const pageB = await contextB.newPage();
   const feedA = new FeedPage(pageA);
   const feedB = new FeedPage(pageB);
   await pageA.goto(`${a.url}/feed`);
@@ -52,6 +54,9 @@ test("pages on two instances both show a post made on either", async ({ browser 
   // Both have every post exactly once, in the same order.
   const order = async (p: FeedPage) => (await p.posts.getByTestId("post-text").allTextContents()).slice(0, 2);
   expect(await order(feedA)).toEqual(await order(feedB));
+  // Their streams end with them, so the next test counts only its own.
+  await contextA.close();
+  await contextB.close();
 });
 
 test("a page whose instance is killed reconnects to the other through the proxy, losing nothing", async ({ page }) => {
@@ -65,8 +70,8 @@ test("a page whose instance is killed reconnects to the other through the proxy,
   await page.evaluate(() => ((window as any).__sameDocument = true));
 
   // Which instance holds this page's stream? Kill that one.
+  await expect.poll(async () => (await a.streams()) + (await b.streams()), { message: "one stream for one page" }).toBe(1);
   const [onA, onB] = [await a.streams(), await b.streams()];
-  expect(onA + onB, "one stream for one page").toBe(1);
   const [victim, survivor] = onA === 1 ? [a, b] : [b, a];
   await victim.kill();
 

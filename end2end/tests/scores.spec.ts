@@ -56,7 +56,7 @@ test("an unauthorized score change is refused with a message", async ({ page, re
   await scores.openScorekeeper();
   await scores.submitChange({ game: id, home: "99" });
   const error = page.getByTestId("score-error");
-  await expect(error).toHaveText(/Only a scorekeeper can change games/);
+  await expect(error).toHaveText(/Only an operator can change games/);
   await expect(error).toHaveAttribute("role", "alert");
   await expect(scores.game(id).getByTestId("home-score")).toHaveText("10");
 });
