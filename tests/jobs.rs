@@ -467,3 +467,110 @@ async fn compacting_the_event_log_shrinks_the_file() {
     assert_eq!(ev.data, r#"{"n":300}"#);
     server.stop().await.unwrap();
 }
+
+/// `kill -9` mid-run: a worker's job keeps its last acknowledged state; Pulse's own export that
+/// was running shows as `failed` with the reason once the process is back, and can be retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_jobs_keep_their_state_and_an_interrupted_export_is_failed() {
+    use common::process::{free_port, PulseProcess};
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // One event per progress report and a durable report each time: the export runs long
+    // enough to be killed in the middle.
+    let env = [
+        ("PULSE_EXPORT_BATCH", "1"),
+        ("PULSE_MONITOR_INTERVAL_MS", "0"),
+        ("PULSE_SCORES_GAMES", "0"),
+    ];
+    let node = PulseProcess::start_with(dir.path(), port, &env).await;
+    let base = node.base();
+    let client = reqwest::Client::new();
+    let post = |path: String, body: Value| {
+        let req = client
+            .post(format!("{base}{path}"))
+            .bearer_auth(TOKEN)
+            .json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (_, worker) = post("/api/jobs".into(), json!({"name": "Import", "total": 50})).await;
+    let worker = worker["id"].as_str().unwrap().to_owned();
+    let (s, _) = post(
+        format!("/api/jobs/{worker}/progress"),
+        json!({"step": 17, "message": "rows to 17"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    for n in 0..300 {
+        let (s, _) = post("/api/topics/bulk/events".into(), json!({"n": n})).await;
+        assert_eq!(s, 202);
+    }
+    let (_, export) = post("/api/jobs/export".into(), json!({"topics": ["bulk"]})).await;
+    let export = export["id"].as_str().unwrap().to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let j: Value = reqwest::get(format!("{base}/api/jobs/{export}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if j["step"].as_u64().unwrap_or(0) >= 3 {
+            assert_eq!(j["status"], "running", "{j}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "export never ran: {j}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    node.kill_9();
+
+    let node = PulseProcess::start_with(dir.path(), port, &env).await;
+    let base = node.base();
+    let get = |id: String| {
+        let url = format!("{base}/api/jobs/{id}");
+        async move {
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let w = get(worker.clone()).await;
+    assert_eq!(
+        (
+            w["status"].as_str(),
+            w["step"].as_u64(),
+            w["message"].as_str()
+        ),
+        (Some("running"), Some(17), Some("rows to 17")),
+        "{w}"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let e = loop {
+        let e = get(export.clone()).await;
+        if e["status"] != "running" || tokio::time::Instant::now() > deadline {
+            break e;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(e["status"], "failed", "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("Pulse stopped"),
+        "{e}"
+    );
+    for leftover in [format!("{export}.ndjson"), format!("{export}.ndjson.part")] {
+        assert!(
+            !dir.path().join("exports").join(&leftover).exists(),
+            "{leftover} is still on disk"
+        );
+    }
+    node.terminate();
+}

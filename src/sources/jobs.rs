@@ -77,6 +77,15 @@ impl Runner {
                 Ok(j)
             })
             .await;
+            // An export killed mid-write leaves its partial file behind.
+            for format in [ExportFormat::Ndjson, ExportFormat::Csv] {
+                let part = self
+                    .state
+                    .config
+                    .exports_dir()
+                    .join(format!("{id}.{}.part", format.extension()));
+                let _ = std::fs::remove_file(part);
+            }
         }
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         loop {
