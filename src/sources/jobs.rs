@@ -70,14 +70,8 @@ impl Runner {
             .map(|j| j.id.clone())
             .collect();
         for id in stale {
-            let _ = update(&self.state, &id, |j| {
-                let mut j = j.clone();
-                j.message = "Pulse stopped while this job ran; retry it".into();
-                j.finish(JobStatus::Failed, now_ms());
-                Ok(j)
-            })
-            .await;
-            // An export killed mid-write leaves its partial file behind.
+            // An export killed mid-write leaves its partial file behind: remove it before the
+            // job says it failed.
             for format in [ExportFormat::Ndjson, ExportFormat::Csv] {
                 let part = self
                     .state
@@ -86,6 +80,13 @@ impl Runner {
                     .join(format!("{id}.{}.part", format.extension()));
                 let _ = std::fs::remove_file(part);
             }
+            let _ = update(&self.state, &id, |j| {
+                let mut j = j.clone();
+                j.message = "Pulse stopped while this job ran; retry it".into();
+                j.finish(JobStatus::Failed, now_ms());
+                Ok(j)
+            })
+            .await;
         }
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         loop {
