@@ -34,6 +34,31 @@ if (token) {
     ["Sam", "Memory on the build box climbed to 80% during the release build, back to normal now."],
   ];
   for (const [author, text] of posts) await publish("feed", { author, text });
+  await seedJobs();
+}
+
+async function api(path, body) {
+  const res = await fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** A few jobs at different stages for /jobs: done, running with an ETA, size unknown. */
+async function seedJobs() {
+  const done = await api("/api/jobs", { name: "Rebuild search index", total: 400 });
+  await api(`/api/jobs/${done.id}/progress`, { step: 400, log: ["400 documents indexed"] });
+  await api(`/api/jobs/${done.id}/progress`, { status: "completed", message: "400 documents indexed" });
+  const open = await api("/api/jobs", { name: "Nightly export: orders", total: 1200 });
+  const unknown = await api("/api/jobs", { name: "Import from partner feed" });
+  for (let i = 1; i <= 6; i++) {
+    await api(`/api/jobs/${open.id}/progress`, { step: i * 60, message: `table orders, rows to ${i * 60}`, log: [`batch ${i} written`] });
+    await api(`/api/jobs/${unknown.id}/progress`, { step: i * 17, message: `${i * 17} records read` });
+    await new Promise((r) => setTimeout(r, 600));
+  }
 }
 
 const browser = await chromium.launch({
@@ -48,6 +73,7 @@ const shots = [
   ["scores", "/scores", "light"],
   ["feed", "/feed", "light"],
   ["monitor", "/monitor", "dark"],
+  ["jobs", "/jobs", "light"],
 ];
 for (const [name, url, scheme] of shots) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 860 }, colorScheme: scheme });

@@ -310,17 +310,24 @@ impl Job {
             next.message = m.trim().to_owned();
         }
         next.append_log(&report.log);
-        next.started_ms.get_or_insert(now_ms);
+        if self.status == JobStatus::Running {
+            next.advance(step, now_ms);
+        } else {
+            // The first report starts the clock: its steps were made over a time nobody
+            // measured (the job may have waited queued for hours), so they set the baseline
+            // and the rate comes from the reports after it.
+            next.step = step;
+            next.started_ms = Some(now_ms);
+        }
         next.status = JobStatus::Running;
-        next.advance(step, now_ms);
         next.updated_ms = now_ms;
         if let Some(done) = finish {
-            next.finish(done, now_ms);
             if done == JobStatus::Completed {
                 if let Some(t) = next.total {
                     next.step = t;
                 }
             }
+            next.finish(done, now_ms);
         }
         Ok(next)
     }
@@ -368,14 +375,22 @@ impl Job {
     }
 
     /// Ends the job with `status` (no more reports are taken).
+    /// Once finished, the rate shown is the job's average over its whole run (steps per
+    /// second from start to end), or 0 when it ran for less than a second and an average
+    /// would mean nothing.
     pub fn finish(&mut self, status: JobStatus, now_ms: i64) {
         self.status = status;
         self.finished_ms = Some(now_ms);
         self.updated_ms = now_ms;
         self.eta_secs = None;
-        if status != JobStatus::Completed {
-            self.rate = 0.0;
-        }
+        let ran = self
+            .started_ms
+            .map_or(0.0, |s| (now_ms - s) as f64 / 1000.0);
+        self.rate = if ran >= 1.0 {
+            self.step as f64 / ran
+        } else {
+            0.0
+        };
     }
 
     /// The state a retry starts from: queued again, progress and log cleared.
@@ -588,6 +603,53 @@ mod tests {
         let eta = j.eta_secs.unwrap();
         assert!((eta - left / j.rate).abs() < 0.1);
         assert!(eta > left / 15.0, "ETA {eta} trusts the old pace");
+    }
+
+    #[test]
+    fn time_spent_queued_is_not_progress_the_first_report_is_the_baseline() {
+        // Created at 0, first report 10 ms later already at step 60 (made long before, or in
+        // a burst): then 100 steps per second, reported every 600 ms.
+        let mut j = job(Some(1200));
+        j = j.report(&at(60), 10).unwrap();
+        assert_eq!((j.rate, j.eta_secs), (0.0, None), "no rate from one report");
+        assert_eq!(j.started_ms, Some(10));
+        let mut t = 10;
+        for i in 1..=6 {
+            t += 600;
+            j = j.report(&at(60 + i * 60), t).unwrap();
+        }
+        assert!((j.rate - 100.0).abs() < 1e-6, "rate {}", j.rate);
+        let eta = j.eta_secs.expect("an ETA after 6 moves over 3.6 s");
+        assert!((eta - 7.8).abs() < 0.11, "ETA {eta}");
+    }
+
+    #[test]
+    fn a_finished_job_shows_its_average_rate_over_the_whole_run() {
+        let mut j = job(Some(100)).report(&at(0), 0).unwrap();
+        j = j.report(&at(50), 1_000).unwrap();
+        j = j
+            .report(
+                &Report {
+                    status: Some("completed".into()),
+                    ..Report::default()
+                },
+                4_000,
+            )
+            .unwrap();
+        assert_eq!(j.step, 100);
+        assert!((j.rate - 25.0).abs() < 1e-9, "100 steps in 4 s: {}", j.rate);
+        // Too short a run to average.
+        let quick = job(Some(10)).report(&at(10), 5).unwrap();
+        let quick = quick
+            .report(
+                &Report {
+                    status: Some("completed".into()),
+                    ..Report::default()
+                },
+                300,
+            )
+            .unwrap();
+        assert_eq!(quick.rate, 0.0);
     }
 
     #[test]
