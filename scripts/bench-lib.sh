@@ -78,10 +78,13 @@ start_server() {
   case "$name" in
     pulse)
       rm -rf "$WORK/pulse-data"
-      # Simulators and the host sampler off: only the benchmark's events flow.
+      # Simulators and the host sampler off: only the benchmark's events flow. Every load
+      # comes from one address and one token, so the per-client stream limit and the publish
+      # rate are off (the connection cap stays: it is what holds 19,500 streams safely).
       cmd=(env LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_ENV=PROD
         PULSE_DATA_DIR="$WORK/pulse-data" PULSE_PUBLISH_TOKEN="$TOKEN" PULSE_SYNC="$BENCH_PULSE_SYNC"
-        PULSE_STOCKS_RATE=0 PULSE_MONITOR_INTERVAL_MS=0 PULSE_SCORES_GAMES=0 RUST_LOG=warn "$PULSE_BIN") ;;
+        PULSE_STOCKS_RATE=0 PULSE_MONITOR_INTERVAL_MS=0 PULSE_SCORES_GAMES=0 RUST_LOG=warn
+        PULSE_MAX_STREAMS_PER_CLIENT=0 PULSE_PUBLISH_RATE=0 "$PULSE_BIN") ;;
     axum_basic) cmd=(env PORT="$PORT" "$AXUM_BASIC") ;;
     node_http) cmd=(node "$PEERS/node_http.js" "$PORT") ;;
     fastapi_seed) cmd=("$VENV/bin/python" "$PEERS/fastapi_seed.py" "$PORT") ;;

@@ -1,13 +1,17 @@
 //! `GET /api/events?topics=a,b[&since=ID]`: the one SSE stream a page needs.
 //!
-//! On connect: `retry:`, then either exactly the events after `Last-Event-ID` / `since` (the
+//! First a place under the stream limits ([`super::subscribers`]: 429 per client address, 503
+//! in all) — before the topics are even parsed, so a refused client costs one map lookup. On
+//! connect: `retry:`, then either exactly the events after `Last-Event-ID` / `since` (the
 //! header wins: browsers send it on their own reconnects, when it is newer than the URL's
-//! `since`) or an `event: reset` when that id is outside the history; then live events. Idle
+//! `since`) or an `event: reset` when that id is outside the history; then live events. The
+//! replay is read from the hub's window a chunk at a time as the body is polled, so a client
+//! that asks for `since=0` and never reads pins nothing (see "Lazy replay" in the hub). Idle
 //! streams get a `:` heartbeat. Frames come pre-encoded from the hub; several queued frames are
 //! written as one chunk. On shutdown the stream sends a short `retry:` and ends, so
 //! graceful shutdown never waits on it and clients come back quickly to the next instance.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -21,11 +25,14 @@ use serde::Deserialize;
 use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use super::client::ClientAddr;
+use super::subscribers::StreamPermit;
 use super::AppState;
 use crate::error::ApiError;
+use crate::event::topic::MAX_LEN as MAX_TOPIC_LEN;
 use crate::event::{EventId, Topic};
 use crate::hub::subscription::conflate;
-use crate::hub::{Replay, Subscription};
+use crate::hub::Subscription;
 use crate::sse::frame;
 
 /// The most topics one stream may carry.
@@ -48,6 +55,11 @@ struct EventsQuery {
 }
 
 /// Parses `a,b,c` into distinct, valid topics.
+///
+/// The cheap refusals come first, before any per-name work: a list longer than
+/// [`MAX_TOPICS`] names could be, or with more than [`MAX_TOPICS`] entries (counted by their
+/// commas, duplicates included), is refused as a whole. Then each name is parsed once and
+/// de-duplicated with a set, so the work is linear in a list that is already bounded.
 pub fn parse_topics(list: Option<&str>) -> Result<Vec<Topic>, ApiError> {
     let list = list.unwrap_or_default();
     if list.is_empty() {
@@ -55,19 +67,23 @@ pub fn parse_topics(list: Option<&str>) -> Result<Vec<Topic>, ApiError> {
             "name at least one topic, e.g. ?topics=stocks,notifications".into(),
         ));
     }
-    let mut topics: Vec<Topic> = Vec::new();
+    let entries = list.bytes().filter(|b| *b == b',').count() + 1;
+    if entries > MAX_TOPICS || list.len() > MAX_TOPICS * (MAX_TOPIC_LEN + 1) {
+        return Err(ApiError::BadTopicList(format!(
+            "{entries} topics requested ({} bytes); one stream carries at most {MAX_TOPICS}",
+            list.len()
+        )));
+    }
+    let mut seen = HashSet::with_capacity(entries);
+    let mut topics: Vec<Topic> = Vec::with_capacity(entries);
     for name in list.split(',') {
-        let topic = Topic::parse(name)
-            .map_err(|e| ApiError::BadTopicList(format!("topic {name:?}: {e}")))?;
-        if !topics.contains(&topic) {
+        let topic = Topic::parse(name).map_err(|e| {
+            let shown: String = name.chars().take(MAX_TOPIC_LEN + 1).collect();
+            ApiError::BadTopicList(format!("topic {shown:?}: {e}"))
+        })?;
+        if seen.insert(topic.clone()) {
             topics.push(topic);
         }
-    }
-    if topics.len() > MAX_TOPICS {
-        return Err(ApiError::BadTopicList(format!(
-            "{} topics requested; one stream carries at most {MAX_TOPICS}",
-            topics.len()
-        )));
     }
     Ok(topics)
 }
@@ -82,9 +98,11 @@ fn parse_id(raw: &str, source: &str) -> Result<EventId, ApiError> {
 
 async fn events(
     State(state): State<AppState>,
+    client: ClientAddr,
     headers: HeaderMap,
     Query(query): Query<EventsQuery>,
 ) -> Result<Response, ApiError> {
+    let permit = state.streams.acquire(client)?;
     let topics = parse_topics(query.topics.as_deref())?;
     let header_id = headers
         .get("last-event-id")
@@ -98,18 +116,11 @@ async fn events(
     let mut sub = state.hub.subscribe(topics, since).await;
     let mut head = VecDeque::new();
     head.push_back(Bytes::from(frame::retry(state.config.retry_ms)));
-    match sub.take_replay() {
-        Replay::Events(events) => {
-            for chunk in events.chunks(FRAMES_PER_CHUNK) {
-                head.push_back(join(chunk.iter().map(|e| &e.frame)));
-            }
-        }
-        Replay::Reset { latest } => {
-            let data = format!(r#"{{"id":{latest},"reason":"history"}}"#);
-            let reset = frame::event(Some(&latest.to_string()), Some("reset"), &data)
-                .expect("digits and a fixed name are single-line");
-            head.push_back(Bytes::from(reset));
-        }
+    if let Some(latest) = sub.take_reset() {
+        let data = format!(r#"{{"id":{latest},"reason":"history"}}"#);
+        let reset = frame::event(Some(&latest.to_string()), Some("reset"), &data)
+            .expect("digits and a fixed name are single-line");
+        head.push_back(Bytes::from(reset));
     }
     let heartbeat = Duration::from_secs(state.config.heartbeat_secs);
     let mut ticker = interval_at(Instant::now() + heartbeat, heartbeat);
@@ -120,6 +131,7 @@ async fn events(
         ticker,
         shutdown: state.shutdown.clone(),
         done: false,
+        _permit: permit,
     };
     let body = Body::from_stream(futures::stream::unfold(stream, Stream::next));
     let mut res = Response::new(body);
@@ -144,12 +156,15 @@ fn join<'a>(frames: impl Iterator<Item = &'a Bytes>) -> Bytes {
 
 /// The state of one open stream.
 struct Stream {
-    /// Written before anything live: `retry:`, then the replay or the reset.
+    /// Written before anything else: `retry:`, and the reset if there is one.
     head: VecDeque<Bytes>,
+    /// The replay (read from the window as the body is polled), then live events.
     sub: Subscription,
     ticker: Interval,
     shutdown: CancellationToken,
     done: bool,
+    /// This stream's place under the stream limits, given back when the body is dropped.
+    _permit: StreamPermit,
 }
 
 impl Stream {
@@ -160,6 +175,9 @@ impl Stream {
         if let Some(chunk) = self.head.pop_front() {
             return Some((Ok(chunk), self));
         }
+        // A replay is written as it was committed; only live batches (a reader that fell
+        // behind) skip superseded job states.
+        let live = !self.sub.replaying();
         let chunk = tokio::select! {
             biased;
             _ = self.shutdown.cancelled() => {
@@ -178,9 +196,11 @@ impl Stream {
                         None => break,
                     }
                 }
-                let skipped = conflate(&mut frames);
-                if skipped > 0 {
-                    self.sub.count_conflated(skipped);
+                if live {
+                    let skipped = conflate(&mut frames);
+                    if skipped > 0 {
+                        self.sub.count_conflated(skipped);
+                    }
                 }
                 self.ticker.reset();
                 if frames.len() == 1 {
