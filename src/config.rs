@@ -191,7 +191,7 @@ pub struct Config {
     pub max_stock_symbols: u64,
 
     /// Custom topics whose newest event is remembered for their snapshot; beyond it the least
-    /// recently published one is forgotten.
+    /// recently published one is forgotten (its snapshot then shows no newest event).
     #[arg(long, env = "PULSE_MAX_CUSTOM_TOPICS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_custom_topics: u64,
 

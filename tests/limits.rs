@@ -18,6 +18,10 @@ use common::{SseClient, TestServer, SECS5, TOKEN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// The tests that run the binary as a child process and measure memory or latency take turns,
+/// so their figures are their own and not their neighbours'.
+static MEASURED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
@@ -63,7 +67,13 @@ async fn too_many_streams_per_address_get_429_and_in_total_503() {
     let url = s.url("/api/events?topics=t");
     // Three streams from 127.0.0.1, two from 127.0.0.2: the total of five is reached.
     let mut open = Vec::new();
-    for from in ["127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.2", "127.0.0.2"] {
+    for from in [
+        "127.0.0.1",
+        "127.0.0.1",
+        "127.0.0.1",
+        "127.0.0.2",
+        "127.0.0.2",
+    ] {
         let res = get_from(&url, ip(from), &[]).await;
         assert_eq!(res.status(), 200);
         open.push(res);
@@ -72,7 +82,10 @@ async fn too_many_streams_per_address_get_429_and_in_total_503() {
     assert_eq!(status, 429);
     assert_eq!(retry.as_deref(), Some("5"));
     assert_eq!(body["error"], "too_many_streams");
-    assert!(body["detail"].as_str().unwrap().contains("3 streams"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("3 streams"),
+        "{body}"
+    );
 
     let (status, retry, body) = refusal(get_from(&url, ip("127.0.0.3"), &[]).await).await;
     assert_eq!(status, 503);
@@ -154,7 +167,11 @@ async fn a_forged_forwarded_for_does_not_escape_a_per_address_limit() {
         }
     };
     assert_eq!(post("198.51.100.1").await, 200);
-    assert_eq!(post("198.51.100.2").await, 429, "a new forged address is no new client");
+    assert_eq!(
+        post("198.51.100.2").await,
+        429,
+        "a new forged address is no new client"
+    );
     s.stop().await.unwrap();
 
     // Behind a trusted proxy, the address it names is the client.
@@ -241,6 +258,11 @@ async fn an_oversized_head_gets_431_and_a_long_url_414() {
     let head = format!("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\n\r\n");
     let line = status_line(s.addr, head.as_bytes()).await;
     assert!(line.starts_with("HTTP/1.1 431"), "{line}");
+    // A 64 KB topic list is a head over the cap too: refused before it is parsed.
+    let topics = vec!["t"; 32 * 1024].join(",");
+    let head = format!("GET /api/events?topics={topics} HTTP/1.1\r\nHost: x\r\n\r\n");
+    let line = status_line(s.addr, head.as_bytes()).await;
+    assert!(line.starts_with("HTTP/1.1 431"), "{line}");
 
     // A target between the URL cap (8 KiB) and the head cap: 414 with a JSON error.
     let res = reqwest::get(s.url(&format!("/healthz?pad={}", "y".repeat(10 * 1024))))
@@ -285,57 +307,85 @@ async fn a_body_that_does_not_arrive_in_time_gets_408_and_is_not_stored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_huge_topic_list_is_refused_fast_and_health_stays_quick() {
-    let s = TestServer::start(&[]).await;
-    let base = format!("http://{}", s.addr);
-    // 64 KB of topics: refused while the head is read (431), never parsed.
-    let huge = vec!["t"; 32 * 1024].join(",");
-    // Just under the URL cap, far over 32 topics: refused by counting commas (400).
-    let long = vec!["abc"; 1800].join(",");
+    let _turn = MEASURED.lock().await;
+    // Heads and URLs of 128 KiB allowed, so a 64 KB topic list reaches the topic parser (with
+    // the defaults it is refused even earlier, as an oversized head: 431).
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let args = ["--max-header-bytes", "131072", "--max-url-bytes", "131072"];
+    let _child = Killed(spawn_pulse(dir.path(), port, &args, 4096));
+    let base = format!("http://127.0.0.1:{port}");
+    // ~64 KB (hyper's own bound on a request target is 65,534 bytes): 32,000 one-letter
+    // topics, all the same (de-duplication used to be quadratic).
+    let huge = vec!["t"; 32_000].join(",");
+    // Raw requests, built once, so the attackers cost this process little and the server's
+    // cost is what the probe feels.
+    let request = std::sync::Arc::new(format!(
+        "GET /api/events?topics={huge} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    ));
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut attackers = Vec::new();
-    for i in 0..20 {
-        let (base, stop) = (base.clone(), stop.clone());
-        let list = if i % 2 == 0 { huge.clone() } else { long.clone() };
+    for _ in 0..20 {
+        let (request, stop) = (request.clone(), stop.clone());
         attackers.push(tokio::spawn(async move {
-            let client = reqwest::Client::new();
-            let mut statuses = std::collections::BTreeSet::new();
-            let mut n = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 200 {
-                let url = format!("{base}/api/events?topics={list}");
-                if let Ok(r) = client.get(url).send().await {
-                    statuses.insert(r.status().as_u16());
+            let (mut statuses, mut n) = (std::collections::BTreeSet::new(), 0);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 500 {
+                let line = status_line(addr, request.as_bytes()).await;
+                if let Some(code) = line.split(' ').nth(1) {
+                    statuses.insert(code.parse::<u16>().unwrap_or(0));
                 }
                 n += 1;
             }
-            statuses
+            (statuses, n)
         }));
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut slowest = 0;
+    let mut probes = Vec::new();
     for _ in 0..10 {
         let (status, ms) = healthz_ms(&base).await;
         assert_eq!(status, 200);
-        slowest = slowest.max(ms);
+        probes.push(ms);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut statuses = std::collections::BTreeSet::new();
+    let (mut statuses, mut sent) = (std::collections::BTreeSet::new(), 0);
     for a in attackers {
-        statuses.extend(a.await.unwrap());
+        let (st, n) = a.await.unwrap();
+        statuses.extend(st);
+        sent += n;
     }
-    eprintln!("healthz under 20 topic-list attackers: slowest {slowest} ms; statuses {statuses:?}");
-    assert!(slowest < 200, "/healthz took {slowest} ms");
-    assert_eq!(statuses, [400, 431].into(), "only refusals");
+    probes.sort_unstable();
+    let (median, slowest) = (probes[probes.len() / 2], probes[probes.len() - 1]);
+    eprintln!(
+        "/healthz while 20 clients sent {sent} requests with a 64 KB topic list: median of 10 \
+         probes {median} ms, slowest {slowest} ms (debug build); answers {statuses:?}"
+    );
+    assert!(median < 200, "/healthz took {median} ms (median)");
+    assert!(slowest < 500, "/healthz took {slowest} ms");
+    assert_eq!(statuses, [400].into(), "only refusals");
 
-    let res = reqwest::get(s.url(&format!("/api/events?topics={long}")))
+    let res = reqwest::get(format!("{base}/api/events?topics={huge}"))
         .await
         .unwrap();
     let (status, _, body) = refusal(res).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"], "bad_topics");
-    assert!(body["detail"].as_str().unwrap().contains("at most 32"), "{body}");
-    assert_eq!(s.metric("pulse_subscribers").await, 0.0);
-    s.stop().await.unwrap();
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("at most 32") && detail.len() < 200,
+        "{detail}"
+    );
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("pulse_subscribers 0\n"),
+        "no stream was opened"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,9 +429,18 @@ async fn publishing_faster_than_the_token_may_gets_429() {
 #[tokio::test]
 async fn stock_symbols_and_custom_topics_are_capped_least_recent_first() {
     let s = TestServer::start(&["--max-stock-symbols", "3", "--max-custom-topics", "2"]).await;
-    for (sym, price) in [("AAA", 1.0), ("BBB", 2.0), ("CCC", 3.0), ("AAA", 1.5), ("DDD", 4.0)] {
-        s.publish("stocks", &format!(r#"{{"symbol":"{sym}","price":{price}}}"#))
-            .await;
+    for (sym, price) in [
+        ("AAA", 1.0),
+        ("BBB", 2.0),
+        ("CCC", 3.0),
+        ("AAA", 1.5),
+        ("DDD", 4.0),
+    ] {
+        s.publish(
+            "stocks",
+            &format!(r#"{{"symbol":"{sym}","price":{price}}}"#),
+        )
+        .await;
     }
     let snap: serde_json::Value = reqwest::get(s.url("/api/topics/stocks/snapshot"))
         .await
@@ -396,23 +455,34 @@ async fn stock_symbols_and_custom_topics_are_capped_least_recent_first() {
         .map(String::as_str)
         .collect();
     symbols.sort();
-    assert_eq!(symbols, ["AAA", "CCC", "DDD"], "BBB was updated longest ago");
+    assert_eq!(
+        symbols,
+        ["AAA", "CCC", "DDD"],
+        "BBB was updated longest ago"
+    );
     assert_eq!(snap["state"]["quotes"]["AAA"]["price"], 1.5);
-    assert_eq!(snap["state"]["max_symbols"], 3, "the bound reaches the browser");
+    assert_eq!(
+        snap["state"]["max_symbols"], 3,
+        "the bound reaches the browser"
+    );
 
     for topic in ["one", "two", "one", "three"] {
         s.publish(topic, r#"{"x":1}"#).await;
     }
-    let res = reqwest::get(s.url("/api/topics/two/snapshot")).await.unwrap();
-    let (status, _, body) = refusal(res).await;
-    assert_eq!(status, 404, "`two` was published longest ago");
-    assert_eq!(body["error"], "unknown_topic");
-    for kept in ["one", "three"] {
-        let res = reqwest::get(s.url(&format!("/api/topics/{kept}/snapshot")))
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "{kept}");
-    }
+    let last_id = |topic: &'static str| {
+        let url = s.url(&format!("/api/topics/{topic}/snapshot"));
+        async move {
+            let snap: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+            snap["state"]["last_id"].clone()
+        }
+    };
+    assert_eq!(
+        last_id("two").await,
+        serde_json::Value::Null,
+        "`two` was published longest ago"
+    );
+    assert!(last_id("one").await.is_u64());
+    assert!(last_id("three").await.is_u64());
     assert_eq!(s.metric("pulse_custom_topics").await, 2.0);
     // A forgotten topic's events are still in the history: a resume replays them.
     let mut sub = SseClient::connect(&s.url("/api/events?topics=two&since=0"), None).await;
@@ -524,6 +594,7 @@ async fn raw_stream(addr: SocketAddr, path: &str) -> (TcpStream, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_the_connection_cap_health_still_answers_and_nothing_runs_out() {
+    let _turn = MEASURED.lock().await;
     // 256 open files: an eighth (32) is kept for files, 16 for the overflow, 208 for clients.
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -556,7 +627,11 @@ async fn at_the_connection_cap_health_still_answers_and_nothing_runs_out() {
         }
     }
     let cap = held.len();
-    assert_eq!(cap, 256 - 32 - 16, "the cap is the open-file limit minus the reserves");
+    assert_eq!(
+        cap,
+        256 - 32 - 16,
+        "the cap is the open-file limit minus the reserves"
+    );
     assert!(next.starts_with("HTTP/1.1 503"), "{next}");
     assert!(next.contains("over_capacity"), "{next}");
 
@@ -569,7 +644,10 @@ async fn at_the_connection_cap_health_still_answers_and_nothing_runs_out() {
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains(&format!("pulse_connections {cap}")), "{metrics}");
+    assert!(
+        metrics.contains(&format!("pulse_connections {cap}")),
+        "{metrics}"
+    );
 
     // Flood past the overflow too: the extra connections are closed at once, nothing runs out.
     let mut flood = Vec::new();
@@ -609,19 +687,31 @@ async fn at_the_connection_cap_health_still_answers_and_nothing_runs_out() {
          /healthz 200 again after {health_after_flood} ms; RSS {before} -> {rss} KiB",
         next.lines().next().unwrap_or_default()
     );
-    assert!(closed_at_once >= 20, "{closed_at_once} of 40 closed at once");
+    assert!(
+        closed_at_once >= 20,
+        "{closed_at_once} of 40 closed at once"
+    );
 
-    // The held streams are all alive: each gets the next event.
+    // The held streams are all alive: each gets the next event. (A publish at the cap is
+    // refused like any other request, so one stream makes room for it first.)
     drop(flood);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let res = reqwest::Client::new()
-        .post(format!("{base}/api/topics/t/events"))
-        .bearer_auth(TOKEN)
-        .body(r#"{"n":1}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 202);
+    drop(held.pop());
+    let deadline = Instant::now() + SECS5;
+    loop {
+        let res = reqwest::Client::new()
+            .post(format!("{base}/api/topics/t/events"))
+            .bearer_auth(TOKEN)
+            .body(r#"{"n":1}"#)
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 202 {
+            break;
+        }
+        assert_eq!(res.status(), 503, "only refused for the cap");
+        assert!(Instant::now() < deadline, "the freed place never came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let mut got = 0;
     for tcp in &mut held {
         let mut buf = vec![0u8; 4096];
@@ -635,13 +725,18 @@ async fn at_the_connection_cap_health_still_answers_and_nothing_runs_out() {
         }
         got += usize::from(seen.contains("event: t"));
     }
-    assert_eq!(got, cap, "every held stream got the event");
+    assert_eq!(got, cap - 1, "every held stream got the event");
 }
 
 /// Opens `n` connections that each send up to `bytes` of one request header that never ends;
 /// returns the connections and how many the server refused (a `431`, or closed: a reset can
 /// discard the `431` before the client reads it).
-async fn unfinished_heads(addr: SocketAddr, n: usize, bytes: usize) -> (Vec<TcpStream>, usize) {
+async fn unfinished_heads(
+    addr: SocketAddr,
+    n: usize,
+    bytes: usize,
+    answer_within: Duration,
+) -> (Vec<TcpStream>, usize) {
     let tasks: Vec<_> = (0..n)
         .map(|_| {
             tokio::spawn(async move {
@@ -660,13 +755,11 @@ async fn unfinished_heads(addr: SocketAddr, n: usize, bytes: usize) -> (Vec<TcpS
                     sent += part.len();
                 }
                 let mut buf = [0u8; 64];
-                let answered =
-                    match tokio::time::timeout(Duration::from_millis(300), tcp.read(&mut buf)).await
-                    {
-                        Ok(Ok(n)) => n == 0 || buf[..n].starts_with(b"HTTP/1.1 431"),
-                        Ok(Err(_)) => true,
-                        Err(_) => false,
-                    };
+                let answered = match tokio::time::timeout(answer_within, tcp.read(&mut buf)).await {
+                    Ok(Ok(n)) => n == 0 || buf[..n].starts_with(b"HTTP/1.1 431"),
+                    Ok(Err(_)) => true,
+                    Err(_) => false,
+                };
                 Some((tcp, answered))
             })
         })
@@ -683,6 +776,7 @@ async fn unfinished_heads(addr: SocketAddr, n: usize, bytes: usize) -> (Vec<TcpS
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unfinished_400_kb_heads_do_not_grow_memory() {
+    let _turn = MEASURED.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let args = ["--header-timeout-ms", "4000"];
@@ -693,14 +787,15 @@ async fn unfinished_400_kb_heads_do_not_grow_memory() {
     let before = rss_kib(pid);
 
     // 500 heads of 400 KB: each is refused once it passes the 32 KiB cap.
-    let (big, refused) = unfinished_heads(addr, 500, 400 * 1024).await;
+    let (big, refused) = unfinished_heads(addr, 500, 400 * 1024, SECS5).await;
     let after_big = rss_kib(pid);
     let (status, ms) = healthz_ms(&base).await;
     assert_eq!(status, 200);
     drop(big);
 
     // 500 heads of 30 KB, just under the cap, held open: the most a slow head can pin.
-    let (held, _) = unfinished_heads(addr, 500, 30 * 1024).await;
+    let (held, answered) = unfinished_heads(addr, 500, 30 * 1024, Duration::ZERO).await;
+    assert_eq!(answered, 0, "a head under the cap is waited for");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let after_held = rss_kib(pid);
     let (status2, ms2) = healthz_ms(&base).await;
@@ -740,6 +835,7 @@ async fn unfinished_400_kb_heads_do_not_grow_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn never_reading_replays_pin_no_copy_of_the_history() {
+    let _turn = MEASURED.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let args = [
@@ -800,7 +896,10 @@ async fn never_reading_replays_pin_no_copy_of_the_history() {
     let all = reader.take(5000, Duration::from_secs(20)).await;
     let ids = common::ids(&all);
     assert_eq!(ids.len(), 5000);
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order, no duplicates");
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "in order, no duplicates"
+    );
     eprintln!(
         "50 never-reading since=0 streams over a 5,000 x 2 KB history: server RSS {before} -> \
          {during} KiB (+{} KiB; a copy each would be ~500 MB)",
@@ -844,8 +943,8 @@ async fn never_reading_replays_pin_no_copy_of_the_history() {
 // HTTPS with HTTP/2
 
 fn self_signed(dir: &std::path::Path) -> (String, String, reqwest::Certificate) {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-        .unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     let cert_pem = cert.cert.pem();
     let cert_path = dir.join("cert.pem");
     let key_path = dir.join("key.pem");
@@ -875,7 +974,10 @@ async fn https_serves_the_stream_and_pages_over_http2_and_http1() {
         .http1_only()
         .build()
         .unwrap();
-    for (client, version) in [(&h2, reqwest::Version::HTTP_2), (&h1, reqwest::Version::HTTP_11)] {
+    for (client, version) in [
+        (&h2, reqwest::Version::HTTP_2),
+        (&h1, reqwest::Version::HTTP_11),
+    ] {
         let page = client.get(format!("{base}/stocks")).send().await.unwrap();
         assert_eq!(page.version(), version);
         assert_eq!(page.status(), 200);
@@ -916,7 +1018,11 @@ async fn https_serves_the_stream_and_pages_over_http2_and_http1() {
         assert_eq!(events[0].event, "t");
         assert_eq!(events[0].data, r#"{"over":"tls"}"#);
         assert_eq!(events[0].id.as_deref(), Some(id.to_string().as_str()));
-        assert_eq!(parser.retry, Some(2000), "the same stream as over plain HTTP");
+        assert_eq!(
+            parser.retry,
+            Some(2000),
+            "the same stream as over plain HTTP"
+        );
     }
     // Plain HTTP to the TLS port is not served.
     assert!(reqwest::get(s.url("/healthz")).await.is_err());

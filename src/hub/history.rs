@@ -183,8 +183,14 @@ mod tests {
         assert_eq!(ids, [2, 4, 6]);
         // The scan bound stops a search for rare events part-way, without skipping any.
         out.clear();
-        assert_eq!(h.take_after(id(0), 10, 3, |_| false, &mut out), (id(3), false));
-        assert_eq!(h.take_after(id(3), 10, 3, |_| false, &mut out), (id(6), true));
+        assert_eq!(
+            h.take_after(id(0), 10, 3, |_| false, &mut out),
+            (id(3), false)
+        );
+        assert_eq!(
+            h.take_after(id(3), 10, 3, |_| false, &mut out),
+            (id(6), true)
+        );
         assert!(out.is_empty());
         assert_eq!(h.take_after(id(6), 10, 3, even, &mut out), (id(6), true));
     }

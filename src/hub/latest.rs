@@ -3,8 +3,8 @@
 //! Built-in topics are a fixed handful and always kept. Custom topics are whatever publishers
 //! name, so at most `max_custom` of them are remembered: publishing to one more forgets the
 //! custom topic whose newest event is oldest (least recently published). A forgotten topic's
-//! snapshot answers 404 `unknown_topic` until it is published to again; its events stay in the
-//! history and the log like any other.
+//! snapshot shows no newest event (`"last_id": null`, as for a topic never published) until it
+//! is published to again; its events stay in the history and the log like any other.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -78,7 +78,10 @@ mod tests {
         l.insert(ev(3, "a")); // `a` is now newer than `b`
         l.insert(ev(4, "stocks")); // built-in: not counted, never forgotten
         l.insert(ev(5, "c"));
-        assert!(l.get(&Topic::parse("b").unwrap()).is_none(), "b was the oldest");
+        assert!(
+            l.get(&Topic::parse("b").unwrap()).is_none(),
+            "b was the oldest"
+        );
         assert_eq!(l.get(&Topic::parse("a").unwrap()).unwrap().id.get(), 3);
         assert_eq!(l.get(&Topic::parse("c").unwrap()).unwrap().id.get(), 5);
         assert!(l.get(&Topic::parse("stocks").unwrap()).is_some());

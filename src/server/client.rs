@@ -36,7 +36,9 @@ impl ClientAddr {
             ClientAddr(
                 extensions
                     .get::<ConnectInfo<SocketAddr>>()
-                    .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip().to_canonical()),
+                    .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| {
+                        c.0.ip().to_canonical()
+                    }),
             )
         })
     }
@@ -96,7 +98,9 @@ impl Cidr {
     fn contains(&self, ip: IpAddr) -> bool {
         match (self.net, ip.to_canonical()) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
@@ -184,7 +188,10 @@ fn parse_node(entry: &str) -> Option<IpAddr> {
     let s = entry.trim().trim_matches('"').trim();
     if let Some(rest) = s.strip_prefix('[') {
         let (v6, _) = rest.split_once(']')?;
-        return v6.parse::<Ipv6Addr>().ok().map(|ip| IpAddr::V6(ip).to_canonical());
+        return v6
+            .parse::<Ipv6Addr>()
+            .ok()
+            .map(|ip| IpAddr::V6(ip).to_canonical());
     }
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Some(ip.to_canonical());
@@ -240,7 +247,10 @@ mod tests {
     fn forwarded_wins_and_its_forms_parse() {
         let t = trusted(&["127.0.0.1", "::1"]);
         let h = headers(&[
-            ("forwarded", r#"for=6.6.6.6, for="[2001:db8:cafe::17]:4711";proto=https"#),
+            (
+                "forwarded",
+                r#"for=6.6.6.6, for="[2001:db8:cafe::17]:4711";proto=https"#,
+            ),
             ("x-forwarded-for", "1.1.1.1"),
         ]);
         assert_eq!(t.client(ip("127.0.0.1"), &h), ip("2001:db8:cafe::17"));
@@ -250,7 +260,10 @@ mod tests {
         let h = headers(&[("forwarded", "for=6.6.6.6, for=unknown")]);
         assert_eq!(t.client(ip("127.0.0.1"), &h), ip("127.0.0.1"));
         // No header at all: the proxy itself.
-        assert_eq!(t.client(ip("127.0.0.1"), &HeaderMap::new()), ip("127.0.0.1"));
+        assert_eq!(
+            t.client(ip("127.0.0.1"), &HeaderMap::new()),
+            ip("127.0.0.1")
+        );
     }
 
     #[test]
@@ -259,7 +272,10 @@ mod tests {
         assert!(t.trusts(ip("192.168.4.5")));
         assert!(!t.trusts(ip("192.169.0.1")));
         assert!(t.trusts(ip("fd12::1")));
-        assert!(t.trusts(ip("::ffff:192.168.1.1")), "v4-mapped v6 counts as v4");
+        assert!(
+            t.trusts(ip("::ffff:192.168.1.1")),
+            "v4-mapped v6 counts as v4"
+        );
         assert!(TrustedProxies::parse(&["10.0.0.0/33".into()]).is_err());
         assert!(TrustedProxies::parse(&["localhost".into()]).is_err());
         assert!(trusted(&["0.0.0.0/0"]).trusts(ip("8.8.8.8")));

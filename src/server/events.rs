@@ -15,13 +15,12 @@ use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use bytes::{Bytes, BytesMut};
-use serde::Deserialize;
 use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
@@ -48,10 +47,75 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/events", get(events))
 }
 
-#[derive(Debug, Deserialize)]
+/// The longest `topics=` value (still percent-encoded) that could name [`MAX_TOPICS`] valid
+/// topics: anything longer is refused by its length alone, before it is decoded or scanned.
+const MAX_RAW_TOPICS: usize = 3 * MAX_TOPICS * (MAX_TOPIC_LEN + 1);
+
+#[derive(Debug, Default)]
 struct EventsQuery {
     topics: Option<String>,
     since: Option<String>,
+}
+
+impl EventsQuery {
+    /// Reads `topics` and `since` from the raw query string. Done by hand rather than with a
+    /// generic deserializer so that an oversized topic list is refused by its length before a
+    /// byte of it is decoded (see [`parse_topics`] for the rest). Other parameters are ignored.
+    fn parse(raw: Option<&str>) -> Result<EventsQuery, ApiError> {
+        let mut q = EventsQuery::default();
+        for pair in raw.unwrap_or_default().split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let slot = match key {
+                "topics" => &mut q.topics,
+                "since" => &mut q.since,
+                _ => continue,
+            };
+            if slot.is_some() {
+                return Err(ApiError::BadTopicList(format!("give `{key}` once")));
+            }
+            if key == "topics" && value.len() > MAX_RAW_TOPICS {
+                return Err(ApiError::BadTopicList(format!(
+                    "the topic list is {} bytes long; one stream carries at most {MAX_TOPICS} \
+                     topics of at most {MAX_TOPIC_LEN} characters",
+                    value.len()
+                )));
+            }
+            *slot = Some(decode_component(value));
+        }
+        Ok(q)
+    }
+}
+
+/// Percent-decodes one query component (`+` is a space), leaving malformed escapes as they
+/// are; the names and ids it yields are validated afterwards anyway.
+fn decode_component(s: &str) -> String {
+    if !s.contains(['%', '+']) {
+        return s.to_owned();
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                match (
+                    bytes.get(i + 1).and_then(|b| hex(*b)),
+                    bytes.get(i + 2).and_then(|b| hex(*b)),
+                ) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Parses `a,b,c` into distinct, valid topics.
@@ -100,9 +164,10 @@ async fn events(
     State(state): State<AppState>,
     client: ClientAddr,
     headers: HeaderMap,
-    Query(query): Query<EventsQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let permit = state.streams.acquire(client)?;
+    let query = EventsQuery::parse(raw.as_deref())?;
     let topics = parse_topics(query.topics.as_deref())?;
     let header_id = headers
         .get("last-event-id")
@@ -212,5 +277,38 @@ impl Stream {
             _ = self.ticker.tick() => Bytes::from_static(b":\n\n"),
         };
         Some((Ok(chunk), self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_is_read_by_hand_like_a_form() {
+        let q = EventsQuery::parse(Some("x=1&topics=a%2Cb,c&since=42")).unwrap();
+        assert_eq!(q.topics.as_deref(), Some("a,b,c"));
+        assert_eq!(q.since.as_deref(), Some("42"));
+        assert_eq!(decode_component("a+b%zz%4"), "a b%zz%4");
+        assert!(EventsQuery::parse(Some("topics=a&topics=b")).is_err());
+        assert!(EventsQuery::parse(None).unwrap().topics.is_none());
+    }
+
+    #[test]
+    fn long_or_crowded_lists_are_refused_before_any_name_is_parsed() {
+        let long = "t,".repeat(40_000);
+        let err = EventsQuery::parse(Some(&format!("topics={long}"))).unwrap_err();
+        assert!(matches!(err, ApiError::BadTopicList(ref d) if d.contains("bytes long")));
+        // 33 copies of one name: refused by the count, duplicates or not.
+        let crowded = vec!["a"; 33].join(",");
+        let err = parse_topics(Some(&crowded)).unwrap_err();
+        assert!(matches!(err, ApiError::BadTopicList(ref d) if d.contains("at most 32")));
+        let ok = parse_topics(Some("a,b,a,c")).unwrap();
+        let names: Vec<&str> = ok.iter().map(|t| t.as_str()).collect();
+        assert_eq!(
+            names,
+            ["a", "b", "c"],
+            "de-duplicated, first occurrence kept"
+        );
     }
 }

@@ -191,7 +191,8 @@ fn listen_setup(config: &Config) -> Result<(listen::ListenConfig, u64), StartErr
         // Room for page loads and publishes beside the streams.
         (cap - (cap / 4).min(STREAM_MARGIN)) as u64
     };
-    let trusted = client::TrustedProxies::parse(&config.trusted_proxy).map_err(StartError::Config)?;
+    let trusted =
+        client::TrustedProxies::parse(&config.trusted_proxy).map_err(StartError::Config)?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(tls::acceptor(cert, key).map_err(StartError::Config)?),
         _ => None,

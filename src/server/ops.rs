@@ -116,7 +116,11 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     );
     let c = &state.connections;
     let gauges = [
-        ("connections", "Open connections (under the cap).", c.open.load(Relaxed)),
+        (
+            "connections",
+            "Open connections (under the cap).",
+            c.open.load(Relaxed),
+        ),
         (
             "connections_limit",
             "The connection cap (--max-connections).",
