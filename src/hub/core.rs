@@ -93,6 +93,9 @@ struct Subscriber {
     /// Set when this subscriber was cut off for lagging, so its stream can tell that apart
     /// from a server shutdown.
     lagged: Arc<AtomicBool>,
+    /// Pulse's own consumers (the feed recorder) are not streams: they do not count in
+    /// `pulse_subscribers`, which means "browsers and clients connected".
+    internal: bool,
 }
 
 /// Events a replay takes from the window per chunk (one lock hold each).
@@ -108,8 +111,8 @@ struct State {
     latest: Latest,
     subscribers: HashMap<u64, Subscriber>,
     next_subscriber: u64,
-    /// Open streams (subscriptions that are not `internal`), replaying or live: counted from
-    /// subscribe until the subscription is dropped.
+    /// Streams (subscriptions that are not `internal`) being served: replaying, or in the
+    /// fan-out. One cut off for lagging no longer counts, even while its body drains.
     streams: usize,
 }
 
@@ -215,6 +218,9 @@ impl Core {
         }
         for id in cut_off {
             if let Some(sub) = st.subscribers.remove(&id) {
+                if !sub.internal {
+                    st.streams -= 1;
+                }
                 if sub.lagged.load(Relaxed) {
                     self.stats.lagged.fetch_add(1, Relaxed);
                 }
@@ -270,13 +276,13 @@ impl Core {
                 });
             }
             Some(since) if since == last_id && st.history.covers(since) => {
-                register(&mut st, id, topics, tx, &lagged);
+                register(&mut st, id, topics, tx, &lagged, internal);
             }
             Some(_) => {
                 reset = Some(last_id);
-                register(&mut st, id, topics, tx, &lagged);
+                register(&mut st, id, topics, tx, &lagged, internal);
             }
-            None => register(&mut st, id, topics, tx, &lagged),
+            None => register(&mut st, id, topics, tx, &lagged, internal),
         }
         drop(st);
         if !internal {
@@ -322,7 +328,7 @@ impl Core {
         p.cursor = cursor;
         if at_end {
             if let Some(p) = pending.take() {
-                register(&mut st, id, p.topics, p.queue, lagged);
+                register(&mut st, id, p.topics, p.queue, lagged, internal);
             }
         }
         drop(st);
@@ -345,7 +351,7 @@ impl Core {
     ) -> EventId {
         let mut st = self.lock();
         let latest = st.snapshot.id;
-        register(&mut st, id, pending.topics, pending.queue, lagged);
+        register(&mut st, id, pending.topics, pending.queue, lagged, internal);
         drop(st);
         if !internal {
             self.stats.resets.fetch_add(1, Relaxed);
@@ -353,15 +359,25 @@ impl Core {
         latest
     }
 
+    /// A replay that fell out of the window ended its stream: it no longer counts.
+    pub(super) fn replay_lost(&self, internal: bool) {
+        if !internal {
+            self.lock().streams -= 1;
+            self.stats.lagged.fetch_add(1, Relaxed);
+        }
+    }
+
     /// Drops events older than `before_ms` from the replay window.
     pub fn expire(&self, before_ms: i64) {
         self.lock().history.expire(before_ms);
     }
 
-    pub fn unsubscribe(&self, id: u64, internal: bool) {
+    /// Removes a dropped subscription: from the fan-out if it is there, and from the count if
+    /// it still counted (in the fan-out, or still `replaying`).
+    pub fn unsubscribe(&self, id: u64, internal: bool, replaying: bool) {
         let mut st = self.lock();
-        st.subscribers.remove(&id);
-        if !internal {
+        let removed = st.subscribers.remove(&id).is_some();
+        if !internal && (removed || replaying) {
             st.streams -= 1;
         }
     }
@@ -414,6 +430,7 @@ fn register(
     topics: Vec<Topic>,
     queue: mpsc::Sender<Arc<Event>>,
     lagged: &Arc<AtomicBool>,
+    internal: bool,
 ) {
     st.subscribers.insert(
         id,
@@ -421,6 +438,7 @@ fn register(
             topics,
             queue,
             lagged: lagged.clone(),
+            internal,
         },
     );
 }

@@ -125,9 +125,7 @@ impl Subscription {
                 // lagging reader; the client resumes from its last id and gets a reset.
                 self.pending = None;
                 self.lagged.store(true, Relaxed);
-                if !self.internal {
-                    self.core.stats.lagged.fetch_add(1, Relaxed);
-                }
+                self.core.replay_lost(self.internal);
                 return Step::Lost;
             }
         }
@@ -181,7 +179,8 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.core.unsubscribe(self.id, self.internal);
+        self.core
+            .unsubscribe(self.id, self.internal, self.pending.is_some());
     }
 }
 
