@@ -44,7 +44,7 @@ pub struct Config {
     pub queue: u64,
 
     /// Largest request body accepted on any route, in bytes (larger gets 413).
-    #[arg(long, env = "PULSE_MAX_BODY", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
+    #[arg(long, env = "PULSE_MAX_BODY", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u64).range(64..=64 * 1024 * 1024))]
     pub max_body: u64,
 
     /// Milliseconds a browser should wait before reconnecting (sent as `retry:`).

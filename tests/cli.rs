@@ -48,6 +48,21 @@ fn help_lists_every_flag_with_its_environment_variable() {
         ("--queue", "PULSE_QUEUE"),
         ("--retention-secs", "PULSE_RETENTION_SECS"),
         ("--fresh-log", "PULSE_FRESH_LOG"),
+        ("--max-connections", "PULSE_MAX_CONNECTIONS"),
+        ("--header-timeout-ms", "PULSE_HEADER_TIMEOUT_MS"),
+        ("--body-timeout-ms", "PULSE_BODY_TIMEOUT_MS"),
+        ("--idle-timeout-secs", "PULSE_IDLE_TIMEOUT_SECS"),
+        ("--max-header-bytes", "PULSE_MAX_HEADER_BYTES"),
+        ("--max-url-bytes", "PULSE_MAX_URL_BYTES"),
+        ("--max-streams-per-client", "PULSE_MAX_STREAMS_PER_CLIENT"),
+        ("--max-streams", "PULSE_MAX_STREAMS"),
+        ("--trusted-proxy", "PULSE_TRUSTED_PROXY"),
+        ("--publish-rate", "PULSE_PUBLISH_RATE"),
+        ("--publish-burst", "PULSE_PUBLISH_BURST"),
+        ("--max-stock-symbols", "PULSE_MAX_STOCK_SYMBOLS"),
+        ("--max-custom-topics", "PULSE_MAX_CUSTOM_TOPICS"),
+        ("--tls-cert", "PULSE_TLS_CERT"),
+        ("--tls-key", "PULSE_TLS_KEY"),
     ] {
         assert!(text.contains(flag), "{flag} missing from --help");
         assert!(text.contains(env), "{env} missing from --help");

@@ -313,7 +313,7 @@ async fn a_huge_topic_list_is_refused_fast_and_health_stays_quick() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let args = ["--max-header-bytes", "131072", "--max-url-bytes", "131072"];
-    let _child = Killed(spawn_pulse(dir.path(), port, &args, 4096));
+    let _child = spawn_pulse(dir.path(), port, &args, 4096);
     let base = format!("http://127.0.0.1:{port}");
     // ~64 KB (hyper's own bound on a request target is 65,534 bytes): 32,000 one-letter
     // topics, all the same (de-duplication used to be quadratic).
@@ -531,25 +531,27 @@ async fn after_fresh_log_ids_are_larger_and_new_posts_are_stored() {
 // The real binary: connection cap, memory under slow heads, never-reading replays
 
 /// The `pulse` binary on `port`, with `args`, at most `nofile` open files; waits for /healthz.
-fn spawn_pulse(dir: &std::path::Path, port: u16, args: &[&str], nofile: u32) -> Child {
-    let child = Command::new("sh")
-        .arg("-c")
-        .arg(format!(r#"ulimit -n {nofile} && exec "$0" "$@""#))
-        .arg(env!("CARGO_BIN_EXE_pulse"))
-        .args(args)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("LEPTOS_OUTPUT_NAME", "pulse")
-        .env("PULSE_DATA_DIR", dir)
-        .env("PULSE_PUBLISH_TOKEN", TOKEN)
-        .env("PULSE_STOCKS_RATE", "0")
-        .env("PULSE_SCORES_GAMES", "0")
-        .env("PULSE_MONITOR_INTERVAL_MS", "0")
-        .env("PULSE_SYNC", "normal")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start pulse");
+fn spawn_pulse(dir: &std::path::Path, port: u16, args: &[&str], nofile: u32) -> Killed {
+    let child = Killed(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(r#"ulimit -n {nofile} && exec "$0" "$@""#))
+            .arg(env!("CARGO_BIN_EXE_pulse"))
+            .args(args)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_OUTPUT_NAME", "pulse")
+            .env("PULSE_DATA_DIR", dir)
+            .env("PULSE_PUBLISH_TOKEN", TOKEN)
+            .env("PULSE_STOCKS_RATE", "0")
+            .env("PULSE_SCORES_GAMES", "0")
+            .env("PULSE_MONITOR_INTERVAL_MS", "0")
+            .env("PULSE_SYNC", "normal")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start pulse"),
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -607,7 +609,7 @@ async fn at_the_connection_cap_health_still_answers_and_nothing_runs_out() {
         "--header-timeout-ms",
         "30000",
     ];
-    let child = Killed(spawn_pulse(dir.path(), port, &args, 256));
+    let child = spawn_pulse(dir.path(), port, &args, 256);
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let base = format!("http://{addr}");
     let before = rss_kib(child.0.id());
@@ -780,7 +782,7 @@ async fn unfinished_400_kb_heads_do_not_grow_memory() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let args = ["--header-timeout-ms", "4000"];
-    let child = Killed(spawn_pulse(dir.path(), port, &args, 4096));
+    let child = spawn_pulse(dir.path(), port, &args, 4096);
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let base = format!("http://{addr}");
     let pid = child.0.id();
@@ -850,7 +852,7 @@ async fn never_reading_replays_pin_no_copy_of_the_history() {
         "--heartbeat-secs",
         "1",
     ];
-    let child = Killed(spawn_pulse(dir.path(), port, &args, 4096));
+    let child = spawn_pulse(dir.path(), port, &args, 4096);
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let base = format!("http://{addr}");
     // 5,000 events of 2 KB: a 10 MB history.

@@ -175,7 +175,7 @@ mod tests {
         for n in 1..=6 {
             h.push(ev(n));
         }
-        let even = |e: &Event| e.id.get() % 2 == 0;
+        let even = |e: &Event| e.id.get().is_multiple_of(2);
         let mut out = VecDeque::new();
         assert_eq!(h.take_after(id(0), 2, 100, even, &mut out), (id(4), false));
         assert_eq!(h.take_after(id(4), 2, 100, even, &mut out), (id(6), true));

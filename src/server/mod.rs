@@ -122,14 +122,11 @@ pub enum StartError {
     Token(String),
     /// A flag has an unusable value (exit code 2).
     Config(String),
-    /// The server failed while running (exit code 1).
-    Serve(std::io::Error),
 }
 
 impl StartError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            StartError::Serve(_) => 1,
             StartError::Config(_) => 2,
             StartError::Storage(_) | StartError::Posts(_) => 3,
             StartError::Token(_) => 4,
@@ -146,7 +143,6 @@ impl std::fmt::Display for StartError {
             StartError::Redis(e) => write!(f, "redis: {e}"),
             StartError::Token(e) => write!(f, "publish token: {e}"),
             StartError::Config(e) => write!(f, "configuration: {e}"),
-            StartError::Serve(e) => write!(f, "server: {e}"),
         }
     }
 }
@@ -228,7 +224,8 @@ fn derived_floor(posts: &PostStore, jobs: &JobStore) -> Result<EventId, StartErr
 }
 
 /// Opens storage, starts the hub and the built-in sources, and serves until `shutdown`
-/// resolves. Then: streams end (with a `retry:` hint), connections get [`SHUTDOWN_GRACE`] to
+/// resolves. Then: streams end (with a `retry:` hint), connections get
+/// [`listen::SHUTDOWN_GRACE`] to
 /// finish, sources stop, and the hub writes what it accepted and closes the log.
 pub async fn serve(
     config: Config,
@@ -422,12 +419,11 @@ pub async fn serve(
     });
     // Returns once shutdown began and the connections finished (or the grace period ended).
     listen::serve(listener, app, listen_config, stats, cancel.clone()).await;
-    let result = Ok(());
     cancel.cancel();
     for task in sources {
         let _ = task.await;
     }
     hub.shutdown().await;
     tracing::info!("event backend flushed and closed");
-    result
+    Ok(())
 }
