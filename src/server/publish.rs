@@ -33,7 +33,7 @@ async fn publish(
         limit
             .check(state.token.clone())
             .map_err(|wait| ApiError::PublishRateLimited {
-                retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
+                retry_after: crate::api::request::retry_secs(wait),
             })?;
     }
     let topic = Topic::parse(&topic).map_err(ApiError::BadTopic)?;
