@@ -194,6 +194,24 @@ async fn a_forged_forwarded_for_does_not_escape_a_per_address_limit() {
     let other = get_from(&url, ip("127.0.0.2"), &as_a).await;
     assert_eq!(other.status(), 200, "127.0.0.2 is itself, not client A");
     assert_eq!(s.metric("pulse_subscribers").await, 4.0);
+    // The feed's post limit counts the client the proxy names, too.
+    let post = |xff: &'static str| {
+        let url = s.url("/api/fn/create_post");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("x-forwarded-for", xff)
+                .form(&[("author", "ann"), ("text", "hi")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(post("198.51.100.7").await, 200);
+    assert_eq!(post("198.51.100.7").await, 429, "client A used its burst");
+    assert_eq!(post("198.51.100.8").await, 200, "client B has its own");
     s.stop().await.unwrap();
 }
 
