@@ -105,3 +105,37 @@ fn a_bad_flag_value_is_refused_before_anything_starts() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("symbol"));
 }
+
+#[test]
+fn unusable_limits_and_tls_files_are_refused_with_a_message_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |args: &[&str]| {
+        let mut cmd = pulse();
+        cmd.env("PULSE_DATA_DIR", dir.path()).args(args);
+        let out = run(cmd);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = start(&["--max-connections", "100000000"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("ulimit -n"), "{err}");
+    let (code, err) = start(&["--heartbeat-secs", "30", "--idle-timeout-secs", "20"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--idle-timeout-secs"), "{err}");
+    let (code, err) = start(&["--trusted-proxy", "10.0.0.0/40"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("10.0.0.0/40"), "{err}");
+    let missing = dir.path().join("nope.pem");
+    let missing = missing.to_str().unwrap();
+    let (code, err) = start(&["--tls-cert", missing, "--tls-key", missing]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("nope.pem"), "{err}");
+    let (code, _) = start(&["--tls-cert", missing]);
+    assert_eq!(
+        code,
+        Some(2),
+        "a certificate without a key is a usage error"
+    );
+}
