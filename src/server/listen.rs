@@ -39,9 +39,9 @@
 //!   traffic, so healthy streams are never cut). Bodies have their own deadline in
 //!   [`super::guard`].
 //! - **Head size**: `--max-header-bytes` bounds hyper's read buffer and the parsed head (431,
-//!   sent by hyper without a body — the request could not be read) and HTTP/2's header list;
-//!   an unfinished head therefore holds at most that much memory, for at most the header
-//!   timeout.
+//!   sent by hyper without a body — the request could not be read; so do more than hyper's
+//!   100 header fields) and HTTP/2's header list; an unfinished head therefore holds at most
+//!   that much memory, for at most the header timeout.
 //! - **Per request**, the connection's service adds `ConnectInfo<SocketAddr>` (handlers and
 //!   server functions read it as before) and the [`ClientAddr`] decided by
 //!   [`super::client::TrustedProxies`].
