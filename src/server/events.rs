@@ -250,9 +250,9 @@ impl Stream {
                 Bytes::from(frame::retry(SHUTDOWN_RETRY_MS))
             }
             event = self.sub.next() => {
-                // `None`: the hub cut this subscriber off for lagging (its queue was full).
-                // Ending the stream makes the client reconnect with its last id and replay
-                // exactly what it missed.
+                // `None`: the hub cut this subscriber off for lagging (its queue was full, or
+                // the window moved past its replay). Ending the stream makes the client
+                // reconnect with its last id and replay exactly what it missed (or get a reset).
                 let first = event?;
                 let mut frames = vec![first];
                 while frames.len() < FRAMES_PER_CHUNK {
