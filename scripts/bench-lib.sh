@@ -74,13 +74,15 @@ publish_url() { # server [port]
 
 # pulse_cmd PORT DATA_DIR [NAME=VALUE...]: sets CMD to a benchmark Pulse's command line.
 # Simulators and the host sampler off, so only the benchmark's events flow.
+# Every load comes from one address and one token, so the per-client stream limit and the
+# publish rate are off (the connection cap stays: it is what holds 19,500 streams safely).
 pulse_cmd() {
   local port="$1" data="$2"
   shift 2
   CMD=(env LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="$PULSE_SITE" LEPTOS_ENV=PROD
     PULSE_DATA_DIR="$data" PULSE_PUBLISH_TOKEN="$TOKEN" PULSE_SYNC="$BENCH_PULSE_SYNC"
     PULSE_STOCKS_RATE=0 PULSE_MONITOR_INTERVAL_MS=0 PULSE_SCORES_GAMES=0 RUST_LOG=warn
-    "$@" "$PULSE_BIN")
+    PULSE_MAX_STREAMS_PER_CLIENT=0 PULSE_PUBLISH_RATE=0 "$@" "$PULSE_BIN")
 }
 
 # wait_http PORT PID: until something answers on PORT (true) or PID is gone / 10 s pass.

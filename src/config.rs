@@ -43,9 +43,9 @@ pub struct Config {
     #[arg(long, env = "PULSE_QUEUE", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub queue: u64,
 
-    /// Largest publish body accepted, in bytes (larger gets 413).
-    #[arg(long, env = "PULSE_MAX_BODY", default_value_t = 64 * 1024)]
-    pub max_body: usize,
+    /// Largest request body accepted on any route, in bytes (larger gets 413).
+    #[arg(long, env = "PULSE_MAX_BODY", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u64).range(64..=64 * 1024 * 1024))]
+    pub max_body: u64,
 
     /// Milliseconds a browser should wait before reconnecting (sent as `retry:`).
     #[arg(long, env = "PULSE_RETRY_MS", default_value_t = 2000)]
@@ -130,6 +130,79 @@ pub struct Config {
     /// Posts a client may make in a quick burst before the per-minute rate applies.
     #[arg(long, env = "PULSE_FEED_BURST", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub feed_burst: u32,
+
+    /// Open connections at most (0: the open-file limit minus a reserve for files, SQLite and
+    /// Redis). Beyond it a few more are accepted for /healthz and /metrics only; the rest are
+    /// closed at once.
+    #[arg(long, env = "PULSE_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: u64,
+
+    /// Milliseconds a connection has to send a complete request head, counted from when it
+    /// opens or finished its previous response (slow-header clients and idle keep-alive
+    /// connections are closed after it).
+    #[arg(long, env = "PULSE_HEADER_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub header_timeout_ms: u64,
+
+    /// Milliseconds a request has to send its whole body (408 after it).
+    #[arg(long, env = "PULSE_BODY_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub body_timeout_ms: u64,
+
+    /// Seconds a connection may move no bytes at all before it is closed (a stream's heartbeat
+    /// counts, so this only ends connections whose peer stopped reading or vanished; must be
+    /// above --heartbeat-secs).
+    #[arg(long, env = "PULSE_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(2..=86_400))]
+    pub idle_timeout_secs: u64,
+
+    /// Largest request head (request line and headers) in bytes; larger gets 431.
+    #[arg(long, env = "PULSE_MAX_HEADER_BYTES", default_value_t = 32 * 1024, value_parser = clap::value_parser!(u64).range(8192..=1024 * 1024))]
+    pub max_header_bytes: u64,
+
+    /// Longest request target (path and query) in bytes; longer gets 414.
+    #[arg(long, env = "PULSE_MAX_URL_BYTES", default_value_t = 8 * 1024, value_parser = clap::value_parser!(u64).range(256..=1024 * 1024))]
+    pub max_url_bytes: u64,
+
+    /// Streams (`/api/events`, `/api/jobs/{id}/events`) one client address may hold open at
+    /// once (429 beyond; 0 = no per-client limit).
+    #[arg(long, env = "PULSE_MAX_STREAMS_PER_CLIENT", default_value_t = 64)]
+    pub max_streams_per_client: u64,
+
+    /// Streams open at once in all (503 beyond; 0: the connection cap minus 64 connections
+    /// for pages and publishes).
+    #[arg(long, env = "PULSE_MAX_STREAMS", default_value_t = 0)]
+    pub max_streams: u64,
+
+    /// Reverse proxies (IP addresses or CIDR ranges, comma-separated) whose `Forwarded` /
+    /// `X-Forwarded-For` headers name the client. From anyone else those headers are ignored
+    /// and the socket's address is the client.
+    #[arg(long, env = "PULSE_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<String>,
+
+    /// Publishes per second one token may make (429 beyond; 0 = no limit).
+    #[arg(long, env = "PULSE_PUBLISH_RATE", default_value_t = 1000.0)]
+    pub publish_rate: f64,
+
+    /// Publishes a token may make in a quick burst before the per-second rate applies.
+    #[arg(long, env = "PULSE_PUBLISH_BURST", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub publish_burst: u32,
+
+    /// Stock symbols kept in the ticker; a new symbol beyond it replaces the least recently
+    /// updated one.
+    #[arg(long, env = "PULSE_MAX_STOCK_SYMBOLS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_stock_symbols: u64,
+
+    /// Custom topics whose newest event is remembered for their snapshot; beyond it the least
+    /// recently published one is forgotten (its snapshot then shows no newest event).
+    #[arg(long, env = "PULSE_MAX_CUSTOM_TOPICS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_custom_topics: u64,
+
+    /// PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1) instead of plain HTTP.
+    /// Needs --tls-key.
+    #[arg(long, env = "PULSE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) for --tls-cert.
+    #[arg(long, env = "PULSE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -151,6 +224,11 @@ impl Config {
 
     pub fn token_path(&self) -> PathBuf {
         self.data_dir.join("publish-token")
+    }
+
+    /// Where the local backend keeps the ids it may have handed out (survives a new log).
+    pub fn ids_path(&self) -> PathBuf {
+        self.data_dir.join("ids")
     }
 
     /// Where the Redis backend keeps the highest id this instance has seen.

@@ -22,12 +22,33 @@ pub enum ApiError {
     /// 400: the body is not one JSON object or does not match the topic's schema.
     BadPayload(PayloadError),
     /// 413: the body is larger than the configured limit.
-    TooLarge { limit: usize },
+    TooLarge { limit: u64 },
+    /// 400: the body ended early or its framing was broken (the client went away mid-body).
+    BodyUnreadable,
     /// 404: nothing is known about this topic yet.
     UnknownTopic(String),
     /// 503: shutting down, or the log could not store the event.
     Unavailable(PublishError),
+    /// 429: this client address already holds `limit` open streams (`--max-streams-per-client`).
+    TooManyStreams { limit: u64 },
+    /// 503: the server holds as many streams as it takes (`--max-streams`); existing streams are
+    /// unaffected.
+    StreamsFull,
+    /// 429: this token published faster than `--publish-rate` allows; retry after `retry_after`
+    /// seconds.
+    PublishRateLimited { retry_after: u64 },
+    /// 414: the request target (path and query) is longer than `--max-url-bytes`.
+    UriTooLong { limit: u64 },
+    /// 408: the body did not arrive within `--body-timeout-ms`.
+    BodyTimeout { limit_ms: u64 },
+    /// 503: the server is at its connection cap; this connection may only ask `/healthz` and
+    /// `/metrics` (see `src/server/listen.rs`).
+    OverCapacity,
 }
+
+/// Seconds a client refused for load (a full server, a stream limit) should wait: long enough
+/// not to come straight back, short enough that a freed slot is used.
+pub const BUSY_RETRY_SECS: u64 = 5;
 
 #[derive(Serialize)]
 struct Body<'a> {
@@ -40,12 +61,30 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::BadTopic(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::BadTopicList(_) | ApiError::BadEventId(_) | ApiError::BadPayload(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::BadTopicList(_)
+            | ApiError::BadEventId(_)
+            | ApiError::BadPayload(_)
+            | ApiError::BodyUnreadable => StatusCode::BAD_REQUEST,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnknownTopic(_) => StatusCode::NOT_FOUND,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::StreamsFull | ApiError::OverCapacity => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::TooManyStreams { .. } | ApiError::PublishRateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+        }
+    }
+
+    /// The `Retry-After` header's seconds, for refusals that a later retry can overcome.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::Unavailable(_) | ApiError::OverCapacity => Some(1),
+            ApiError::TooManyStreams { .. } | ApiError::StreamsFull => Some(BUSY_RETRY_SECS),
+            ApiError::PublishRateLimited { retry_after } => Some(*retry_after),
+            _ => None,
         }
     }
 
@@ -63,8 +102,47 @@ impl ApiError {
                 "too_large",
                 format!("the body is larger than the {limit}-byte limit"),
             ),
+            ApiError::BodyUnreadable => (
+                "body_unreadable",
+                "the body ended early or was malformed; send the request again".into(),
+            ),
             ApiError::UnknownTopic(t) => ("unknown_topic", format!("no events on `{t}` yet")),
             ApiError::Unavailable(e) => ("unavailable", e.to_string()),
+            ApiError::TooManyStreams { limit } => (
+                "too_many_streams",
+                format!(
+                    "this address already has {limit} streams open (one per browser tab); close \
+                     one, or retry in {BUSY_RETRY_SECS} s"
+                ),
+            ),
+            ApiError::StreamsFull => (
+                "server_busy",
+                format!(
+                    "the server holds as many streams as it can; retry in {BUSY_RETRY_SECS} s \
+                     (another instance may have room)"
+                ),
+            ),
+            ApiError::PublishRateLimited { retry_after } => (
+                "rate_limited",
+                format!("this token is publishing faster than allowed; retry in {retry_after} s"),
+            ),
+            ApiError::UriTooLong { limit } => (
+                "uri_too_long",
+                format!(
+                    "the path and query are longer than {limit} bytes; name fewer topics or \
+                     shorter ones"
+                ),
+            ),
+            ApiError::BodyTimeout { limit_ms } => (
+                "body_timeout",
+                format!("the body did not arrive within {limit_ms} ms; send it all at once"),
+            ),
+            ApiError::OverCapacity => (
+                "over_capacity",
+                "the server is at its connection limit and answers only /healthz and /metrics \
+                 now; retry in 1 s"
+                    .into(),
+            ),
         }
     }
 }
@@ -83,9 +161,9 @@ impl IntoResponse for ApiError {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if matches!(self, ApiError::Unavailable(_)) {
+        if let Some(secs) = self.retry_after() {
             res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         res
     }

@@ -25,8 +25,10 @@
 //!   Streams in [`hub::backend`]), the history window and the per-subscriber queue policy.
 //! - [`storage`]: the local backend's SQLite event log, and tables derived from committed
 //!   events (the feed's posts, the jobs).
-//! - [`server`]: the axum router, the `/api/events` SSE handler, publish/snapshot/health/metrics,
-//!   the jobs API, operator sessions, rate limits and the recorders of derived tables.
+//! - [`server`]: the serve loop (connection cap, timeouts, TLS with HTTP/2: `server::listen`),
+//!   the axum router and its per-request checks, the `/api/events` SSE handler,
+//!   publish/snapshot/health/metrics, the jobs API, operator sessions, client addresses, stream
+//!   and rate limits, and the recorders of derived tables.
 //! - [`sources`]: built-in publishers (stocks and game simulators, the host sampler) and the
 //!   runner of Pulse's own jobs (export, compact).
 //! - [`error`]: API error enum and its HTTP mapping.

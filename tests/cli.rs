@@ -48,6 +48,21 @@ fn help_lists_every_flag_with_its_environment_variable() {
         ("--queue", "PULSE_QUEUE"),
         ("--retention-secs", "PULSE_RETENTION_SECS"),
         ("--fresh-log", "PULSE_FRESH_LOG"),
+        ("--max-connections", "PULSE_MAX_CONNECTIONS"),
+        ("--header-timeout-ms", "PULSE_HEADER_TIMEOUT_MS"),
+        ("--body-timeout-ms", "PULSE_BODY_TIMEOUT_MS"),
+        ("--idle-timeout-secs", "PULSE_IDLE_TIMEOUT_SECS"),
+        ("--max-header-bytes", "PULSE_MAX_HEADER_BYTES"),
+        ("--max-url-bytes", "PULSE_MAX_URL_BYTES"),
+        ("--max-streams-per-client", "PULSE_MAX_STREAMS_PER_CLIENT"),
+        ("--max-streams", "PULSE_MAX_STREAMS"),
+        ("--trusted-proxy", "PULSE_TRUSTED_PROXY"),
+        ("--publish-rate", "PULSE_PUBLISH_RATE"),
+        ("--publish-burst", "PULSE_PUBLISH_BURST"),
+        ("--max-stock-symbols", "PULSE_MAX_STOCK_SYMBOLS"),
+        ("--max-custom-topics", "PULSE_MAX_CUSTOM_TOPICS"),
+        ("--tls-cert", "PULSE_TLS_CERT"),
+        ("--tls-key", "PULSE_TLS_KEY"),
     ] {
         assert!(text.contains(flag), "{flag} missing from --help");
         assert!(text.contains(env), "{env} missing from --help");
@@ -89,4 +104,38 @@ fn a_bad_flag_value_is_refused_before_anything_starts() {
     let out = run(cmd);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("symbol"));
+}
+
+#[test]
+fn unusable_limits_and_tls_files_are_refused_with_a_message_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |args: &[&str]| {
+        let mut cmd = pulse();
+        cmd.env("PULSE_DATA_DIR", dir.path()).args(args);
+        let out = run(cmd);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = start(&["--max-connections", "100000000"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("ulimit -n"), "{err}");
+    let (code, err) = start(&["--heartbeat-secs", "30", "--idle-timeout-secs", "20"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--idle-timeout-secs"), "{err}");
+    let (code, err) = start(&["--trusted-proxy", "10.0.0.0/40"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("10.0.0.0/40"), "{err}");
+    let missing = dir.path().join("nope.pem");
+    let missing = missing.to_str().unwrap();
+    let (code, err) = start(&["--tls-cert", missing, "--tls-key", missing]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("nope.pem"), "{err}");
+    let (code, _) = start(&["--tls-cert", missing]);
+    assert_eq!(
+        code,
+        Some(2),
+        "a certificate without a key is a usage error"
+    );
 }

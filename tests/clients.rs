@@ -759,6 +759,35 @@ async fn publish_from_stdin_sends_each_line_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_waits_out_the_token_rate_limit() {
+    // One publish every 2 s after a burst of one: the second line gets 429 + Retry-After 2,
+    // which certainly stored nothing, so it is sent again after the wait.
+    let server = TestServer::start(&["--publish-rate", "0.5", "--publish-burst", "1"]).await;
+    let url = server.url("");
+    let started = std::time::Instant::now();
+    let ran = run(
+        publish(&url, Some(TOKEN), &["seq", "-"]),
+        Some("{\"n\":1}\n{\"n\":2}\n"),
+        RUN,
+    )
+    .await;
+    assert_eq!(ran.code, Some(0), "{ran:?}");
+    assert_eq!(ran.lines().len(), 2, "{ran:?}");
+    assert!(ran.stderr.contains("HTTP 429"), "{}", ran.stderr);
+    assert!(started.elapsed() >= Duration::from_millis(1800));
+    // With no retries left it is exit 5, and nothing was stored twice.
+    let ran = run(
+        publish(&url, Some(TOKEN), &["--retries", "0", "seq", r#"{"n":3}"#]),
+        None,
+        RUN,
+    )
+    .await;
+    assert_eq!(ran.code, Some(5), "{ran:?}");
+    assert_eq!(server.metric("pulse_events_published_total").await, 2.0);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_while_redis_is_down_exits_5_and_recovers_with_retries() {
     let redis_dir = tempfile::tempdir().unwrap();
     let mut redis = RedisServer::start(redis_dir.path());

@@ -107,6 +107,7 @@ mod ssr {
                 JobsError::Invalid(m) => JobActionError::Invalid(m),
                 JobsError::Conflict(m) => JobActionError::Conflict(m),
                 JobsError::Unavailable(e) => JobActionError::Unavailable(e.to_string()),
+                e @ JobsError::RateLimited { .. } => JobActionError::Unavailable(e.parts().1),
             }
         }
     }

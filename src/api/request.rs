@@ -2,10 +2,9 @@
 //! [`AppState`], the request parts, the client's address and session, and the response it may
 //! add a cookie or a status to. `leptos_axum` provides all of these as context.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
 use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
@@ -13,6 +12,7 @@ use leptos::prelude::{expect_context, use_context};
 use leptos_axum::ResponseOptions;
 
 use super::Refusal;
+use crate::server::client::ClientAddr;
 use crate::server::session::Sessions;
 use crate::server::AppState;
 
@@ -25,16 +25,15 @@ pub fn parts() -> Option<Parts> {
     use_context::<Parts>()
 }
 
-/// The client's address, for rate limits. Unknown (a call without connection info) shares one
-/// bucket.
+/// The client's address as per-address rate limits count it: the address the serve loop
+/// decided (the socket's, or the client a `--trusted-proxy` names; IPv6 by its /64), so a
+/// client cannot pick its own bucket with a forged `X-Forwarded-For`. Unknown (a call without
+/// connection info) shares one bucket.
 pub fn client_ip() -> IpAddr {
     parts()
-        .and_then(|p| {
-            p.extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-        })
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        .map(|p| ClientAddr::of(&p.extensions))
+        .unwrap_or(ClientAddr(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))
+        .limit_key()
 }
 
 /// The session id of a signed-in browser, if the request carries a valid one.

@@ -3,8 +3,9 @@
 //!
 //! The exit code says what a script can do next: fix the invocation (2), fix the event (3), fix
 //! the token (4), try again later (5). A request is retried only when the event cannot have been
-//! stored — the connection was refused, or the server answered 503, which Pulse sends only when
-//! nothing was stored — because retrying after an unknown outcome could publish it twice.
+//! stored — the connection was refused, or the server answered 503, 429 (the token's publish
+//! rate) or 408 (the body arrived too slowly), which Pulse sends only when nothing was stored —
+//! because retrying after an unknown outcome could publish it twice.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,10 +45,11 @@ lines before it stay published) and its message names the line.
 Output (stdout): the id acknowledged for each event, one per line; with --json {\"id\":1042},
 plus \"line\":N when reading stdin.
 
-Retries: only when nothing can have been stored — connection refused, or HTTP 503 (the server
-is shutting down or its store is down) — up to --retries times, waiting the server's
-Retry-After (else 0.5 s, doubling). Other failures are not retried: the event may have been
-stored, and sending it again would publish it twice.
+Retries: only when nothing can have been stored — connection refused, HTTP 503 (the server
+is shutting down or its store is down), 429 (the token is over its publish rate) or 408 (the
+body was too slow) — up to --retries times, waiting the server's Retry-After (else 0.5 s,
+doubling; at most 10 s). Other failures are not retried: the event may have been stored, and
+sending it again would publish it twice.
 
 Exit codes:
   0  every event acknowledged (HTTP 202)
@@ -55,7 +57,8 @@ Exit codes:
   2  usage error: bad flags or --url, no token, unreadable --token-file, invalid JSON
   3  the server refused the event: HTTP 400 (bad payload), 413 (too large), 422 (bad topic)
   4  not authorized: HTTP 401 (no or wrong token)
-  5  server unavailable: HTTP 503 or another 5xx, connection refused, no answer within 30 s";
+  5  server unavailable: HTTP 503 or another 5xx, 429 or 408 after the retries, connection
+     refused, no answer within 30 s";
 
 #[derive(Debug, Clone, clap::Args)]
 #[command(after_help = AFTER_HELP)]
@@ -365,7 +368,10 @@ impl Publisher {
             StatusCode::BAD_REQUEST
             | StatusCode::PAYLOAD_TOO_LARGE
             | StatusCode::UNPROCESSABLE_ENTITY => Sent::Failed(PublishFailure::Refused(message)),
-            StatusCode::SERVICE_UNAVAILABLE => Sent::NotStored {
+            // Refused before anything was stored: sending it again is safe.
+            StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::REQUEST_TIMEOUT => Sent::NotStored {
                 failure: PublishFailure::Unavailable(message),
                 after,
             },

@@ -150,6 +150,14 @@ impl ViewEvent {
 }
 
 impl Snapshot {
+    /// An empty snapshot whose stocks table keeps at most `max_stock_symbols` rows.
+    pub fn bounded(max_stock_symbols: usize) -> Snapshot {
+        Snapshot {
+            stocks: StocksState::with_max(max_stock_symbols),
+            ..Snapshot::default()
+        }
+    }
+
     /// One view's state as JSON (what `GET /api/topics/{topic}/snapshot` returns).
     pub fn view_json(&self, topic: BuiltIn) -> serde_json::Value {
         let json = match topic {

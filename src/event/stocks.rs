@@ -15,6 +15,9 @@ pub const SPARK_POINTS: usize = 48;
 /// Symbols: an uppercase letter, then up to 11 uppercase letters, digits or dots.
 pub const MAX_SYMBOL_LEN: usize = 12;
 
+/// Rows the ticker keeps unless the server says otherwise (`--max-stock-symbols`).
+pub const DEFAULT_MAX_SYMBOLS: usize = 100;
+
 /// One price update, as published to the `stocks` topic.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -94,6 +97,9 @@ pub struct Quote {
     pub last_move: Move,
     /// The most recent prices, oldest first, at most [`SPARK_POINTS`].
     pub recent: Vec<f64>,
+    /// The id of the event that last moved this quote (which row is least recently updated).
+    #[serde(default)]
+    pub updated: EventId,
 }
 
 impl Quote {
@@ -107,6 +113,7 @@ impl Quote {
             ticks: 1,
             last_move: Move::Flat,
             recent: vec![price],
+            updated: EventId::ZERO,
         }
     }
 
@@ -142,23 +149,64 @@ impl Quote {
     }
 }
 
-/// The whole ticker, rows ordered by symbol.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The whole ticker, rows ordered by symbol, at most `max_symbols` of them.
+///
+/// Symbols are whatever publishers send, so the table is bounded: a new symbol beyond
+/// `max_symbols` replaces the row updated longest ago (the smallest [`Quote::updated`]). The
+/// bound travels with the state (the page embeds it), so the browser's copy evicts exactly as
+/// the server's does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StocksState {
     pub quotes: BTreeMap<String, Quote>,
+    #[serde(default = "default_max_symbols")]
+    pub max_symbols: usize,
+}
+
+fn default_max_symbols() -> usize {
+    DEFAULT_MAX_SYMBOLS
+}
+
+impl Default for StocksState {
+    fn default() -> Self {
+        StocksState::with_max(DEFAULT_MAX_SYMBOLS)
+    }
+}
+
+impl StocksState {
+    pub fn with_max(max_symbols: usize) -> StocksState {
+        StocksState {
+            quotes: BTreeMap::new(),
+            max_symbols: max_symbols.max(1),
+        }
+    }
 }
 
 impl ViewState for StocksState {
     type Event = Tick;
     const TOPIC: BuiltIn = BuiltIn::Stocks;
 
-    /// Updates the symbol's quote, or adds a row for a symbol not seen before.
-    fn apply(&mut self, _id: EventId, tick: &Tick) -> Changed {
+    /// Updates the symbol's quote, or adds a row for a symbol not seen before (replacing the
+    /// least recently updated row when the table is full).
+    fn apply(&mut self, id: EventId, tick: &Tick) -> Changed {
         let added = !self.quotes.contains_key(&tick.symbol);
-        self.quotes
+        let quote = self
+            .quotes
             .entry(tick.symbol.clone())
             .and_modify(|q| q.apply(tick.price))
             .or_insert_with(|| Quote::new(&tick.symbol, tick.price));
+        quote.updated = id;
+        while self.quotes.len() > self.max_symbols.max(1) {
+            let oldest = self
+                .quotes
+                .values()
+                .filter(|q| q.symbol != tick.symbol)
+                .min_by_key(|q| q.updated)
+                .map(|q| q.symbol.clone());
+            match oldest {
+                Some(symbol) => drop(self.quotes.remove(&symbol)),
+                None => break,
+            }
+        }
         Changed::row(&tick.symbol, added)
     }
 }
@@ -215,6 +263,24 @@ mod tests {
         s.apply(EventId::new(2), &tick("ACME", 2.0));
         let symbols = s.keys();
         assert_eq!(symbols, ["ACME", "ZED"]);
+    }
+
+    #[test]
+    fn a_full_table_replaces_the_least_recently_updated_symbol() {
+        let mut s = StocksState::with_max(2);
+        s.apply(EventId::new(1), &tick("AAA", 1.0));
+        s.apply(EventId::new(2), &tick("BBB", 1.0));
+        s.apply(EventId::new(3), &tick("AAA", 2.0)); // BBB is now the stalest
+        let changed = s.apply(EventId::new(4), &tick("CCC", 1.0));
+        assert_eq!(changed, Changed::row("CCC", true), "the list changed");
+        assert_eq!(s.keys(), ["AAA", "CCC"]);
+        assert_eq!(s.quotes["AAA"].ticks, 2, "the kept row is untouched");
+        // The bound survives the trip to the browser (the page embeds the state).
+        let json = serde_json::to_string(&s).unwrap();
+        let back: StocksState = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.max_symbols, 2);
+        let old: StocksState = serde_json::from_str(r#"{"quotes":{}}"#).unwrap();
+        assert_eq!(old.max_symbols, DEFAULT_MAX_SYMBOLS);
     }
 
     #[test]

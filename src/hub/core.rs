@@ -2,11 +2,23 @@
 //!
 //! This is a `std::sync::Mutex`, not a tokio one: nothing awaits while holding it, and every
 //! critical section is short (push to the window, apply to the snapshot, `try_send` per
-//! subscriber). Holding the same lock for commit and subscribe is what makes a resume exact:
-//! an event is either in the replay a new subscriber gets, or in its queue — never both, never
-//! neither.
+//! subscriber, one bounded chunk of a replay). Holding the same lock for commit and for a
+//! subscriber's switch from replay to live is what makes a resume exact: an event is either in
+//! the replay a subscriber reads, or in its queue — never both, never neither.
+//!
+//! ## Lazy replay
+//! A subscriber resuming from an id does not get a copy of what it missed. It holds a cursor
+//! (the last id it has looked at) and, each time its stream is polled, takes the next chunk
+//! after the cursor from the window under the lock ([`Core::replay_chunk`]). It is not in the
+//! fan-out while it replays, so commits do not queue anything for it. In the critical section
+//! where a chunk reaches the end of the window, the subscriber is added to the fan-out: every
+//! event committed before that moment is in the window (it was read), every one after it goes
+//! to the queue (commit runs under the same lock). If the window drops events the cursor has
+//! not reached (the reader was too slow, or a discontinuity), the replay cannot be exact: the
+//! stream ends as for a lagging reader, and the client's resume gets a `reset`. A reader that
+//! never reads therefore pins nothing: not a copy, not even the events it has not read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -16,8 +28,9 @@ use tokio::sync::{mpsc, watch};
 
 use super::broker::StoredEvent;
 use super::history::History;
+use super::latest::Latest;
 use super::stats::Stats;
-use super::subscription::{Replay, Subscription};
+use super::subscription::{Pending, Subscription};
 use super::HubConfig;
 use crate::event::jobs::Supersede;
 use crate::event::{BuiltIn, EventId, Snapshot, Topic, ViewEvent};
@@ -73,6 +86,7 @@ impl Event {
     }
 }
 
+/// A subscriber in the fan-out (one that has caught up with the window).
 struct Subscriber {
     topics: Vec<Topic>,
     queue: mpsc::Sender<Arc<Event>>,
@@ -84,13 +98,21 @@ struct Subscriber {
     internal: bool,
 }
 
+/// Events a replay takes from the window per chunk (one lock hold each).
+pub const REPLAY_CHUNK: usize = 64;
+
+/// Window entries one chunk looks at, at most, while looking for a subscriber's topics (bounds
+/// the lock hold for a subscriber whose topics are rare).
+const REPLAY_SCAN: usize = 4096;
+
 struct State {
     history: History,
     snapshot: Snapshot,
-    latest: HashMap<Topic, Arc<Event>>,
+    latest: Latest,
     subscribers: HashMap<u64, Subscriber>,
     next_subscriber: u64,
-    /// Subscribers that are streams (not `internal`).
+    /// Streams (subscriptions that are not `internal`) being served: replaying, or in the
+    /// fan-out. One cut off for lagging no longer counts, even while its body drains.
     streams: usize,
 }
 
@@ -108,8 +130,8 @@ impl Core {
         Core {
             state: Mutex::new(State {
                 history: History::new(config.history, vec![], EventId::ZERO),
-                snapshot: Snapshot::default(),
-                latest: HashMap::new(),
+                snapshot: Snapshot::bounded(config.max_stock_symbols),
+                latest: Latest::new(config.max_custom_topics),
                 subscribers: HashMap::new(),
                 next_subscriber: 0,
                 streams: 0,
@@ -129,8 +151,8 @@ impl Core {
     /// Rebuilds the window and the snapshot from the newest stored events (see
     /// [`super::broker::Tail::seed`]).
     pub fn seed(&self, recent: Vec<StoredEvent>, last: EventId) {
-        let mut snapshot = Snapshot::default();
-        let mut latest = HashMap::new();
+        let mut snapshot = Snapshot::bounded(self.config.max_stock_symbols);
+        let mut latest = Latest::new(self.config.max_custom_topics);
         let mut seed = Vec::with_capacity(recent.len());
         for e in recent {
             // The log only holds events that passed validation; one that no longer parses
@@ -140,7 +162,7 @@ impl Core {
             };
             let _ = snapshot.apply(ev.id, ev.topic.as_str(), &ev.data);
             let ev = Arc::new(ev);
-            latest.insert(ev.topic.clone(), ev.clone());
+            latest.insert(ev.clone());
             seed.push(ev);
         }
         snapshot.id = last;
@@ -173,7 +195,7 @@ impl Core {
             fresh += 1;
             st.history.push(ev.clone());
             st.snapshot.advance(ev.id, view.as_ref());
-            st.latest.insert(ev.topic.clone(), ev.clone());
+            st.latest.insert(ev.clone());
         }
         let events = &events[events.len() - fresh..];
         let mut delivered = 0;
@@ -225,6 +247,9 @@ impl Core {
         self.committed.send_replace(last);
     }
 
+    /// A new subscription to `topics`. Without `since`, it is live at once. With `since`
+    /// inside the window it replays lazily (see the module docs); an id older than the window
+    /// or newer than anything committed gets a reset to report, and live events from now.
     pub fn subscribe(
         core: &Arc<Core>,
         topics: Vec<Topic>,
@@ -235,40 +260,111 @@ impl Core {
         let lagged = Arc::new(AtomicBool::new(false));
         let mut st = core.lock();
         let last_id = st.snapshot.id;
-        let replay = match since {
-            None => Replay::Events(Vec::new()),
-            Some(since) if since <= last_id && st.history.covers(since) => {
-                Replay::Events(st.history.after(since, |e| topics.contains(&e.topic)))
-            }
-            Some(_) => Replay::Reset { latest: last_id },
-        };
         let id = st.next_subscriber;
         st.next_subscriber += 1;
-        st.subscribers.insert(
-            id,
-            Subscriber {
-                topics,
-                queue: tx,
-                lagged: lagged.clone(),
-                internal,
-            },
-        );
         if !internal {
             st.streams += 1;
         }
+        let mut reset = None;
+        let mut pending = None;
+        match since {
+            Some(since) if since < last_id && st.history.covers(since) => {
+                pending = Some(Pending {
+                    cursor: since,
+                    topics,
+                    queue: tx,
+                });
+            }
+            Some(since) if since == last_id && st.history.covers(since) => {
+                register(&mut st, id, topics, tx, &lagged, internal);
+            }
+            Some(_) => {
+                reset = Some(last_id);
+                register(&mut st, id, topics, tx, &lagged, internal);
+            }
+            None => register(&mut st, id, topics, tx, &lagged, internal),
+        }
         drop(st);
         if !internal {
-            match &replay {
-                Replay::Events(events) => {
-                    core.stats.replayed.fetch_add(events.len() as u64, Relaxed);
-                }
-                Replay::Reset { .. } => {
-                    core.stats.resets.fetch_add(1, Relaxed);
-                }
+            if reset.is_some() {
+                core.stats.resets.fetch_add(1, Relaxed);
             }
             core.stats.subscribed.fetch_add(1, Relaxed);
         }
-        Subscription::new(id, core.clone(), replay, rx, lagged)
+        Subscription::new(id, core.clone(), internal, reset, pending, rx, lagged)
+    }
+
+    /// The next part of a replay: moves at most `max` events after the cursor into `out` and
+    /// advances the cursor. When that reaches the end of the window, the subscriber joins the
+    /// fan-out in the same critical section and `pending` becomes `None`. Returns false (and
+    /// leaves `pending` as it was) if the window no longer holds everything after the cursor:
+    /// the replay cannot be exact and the subscriber must resume anew.
+    pub(super) fn replay_chunk(
+        &self,
+        id: u64,
+        pending: &mut Option<Pending>,
+        max: usize,
+        lagged: &Arc<AtomicBool>,
+        internal: bool,
+        out: &mut VecDeque<Arc<Event>>,
+    ) -> bool {
+        let Some(p) = pending.as_mut() else {
+            return true;
+        };
+        let before = out.len();
+        let mut st = self.lock();
+        if !st.history.covers(p.cursor) {
+            return false;
+        }
+        let scan = if max == usize::MAX {
+            usize::MAX
+        } else {
+            REPLAY_SCAN
+        };
+        let topics = &p.topics;
+        let (cursor, at_end) =
+            st.history
+                .take_after(p.cursor, max, scan, |e| topics.contains(&e.topic), out);
+        p.cursor = cursor;
+        if at_end {
+            if let Some(p) = pending.take() {
+                register(&mut st, id, p.topics, p.queue, lagged, internal);
+            }
+        }
+        drop(st);
+        if !internal {
+            let n = (out.len() - before) as u64;
+            self.stats.replayed.fetch_add(n, Relaxed);
+        }
+        true
+    }
+
+    /// Adds a subscriber whose replay could not be completed to the fan-out as it is (a
+    /// consumer that reads the whole replay at once then reports a reset); returns the id
+    /// live events continue after.
+    pub(super) fn join_now(
+        &self,
+        id: u64,
+        pending: Pending,
+        lagged: &Arc<AtomicBool>,
+        internal: bool,
+    ) -> EventId {
+        let mut st = self.lock();
+        let latest = st.snapshot.id;
+        register(&mut st, id, pending.topics, pending.queue, lagged, internal);
+        drop(st);
+        if !internal {
+            self.stats.resets.fetch_add(1, Relaxed);
+        }
+        latest
+    }
+
+    /// A replay that fell out of the window ended its stream: it no longer counts.
+    pub(super) fn replay_lost(&self, internal: bool) {
+        if !internal {
+            self.lock().streams -= 1;
+            self.stats.lagged.fetch_add(1, Relaxed);
+        }
     }
 
     /// Drops events older than `before_ms` from the replay window.
@@ -276,12 +372,13 @@ impl Core {
         self.lock().history.expire(before_ms);
     }
 
-    pub fn unsubscribe(&self, id: u64) {
+    /// Removes a dropped subscription: from the fan-out if it is there, and from the count if
+    /// it still counted (in the fan-out, or still `replaying`).
+    pub fn unsubscribe(&self, id: u64, internal: bool, replaying: bool) {
         let mut st = self.lock();
-        if let Some(sub) = st.subscribers.remove(&id) {
-            if !sub.internal {
-                st.streams -= 1;
-            }
+        let removed = st.subscribers.remove(&id).is_some();
+        if !internal && (removed || replaying) {
+            st.streams -= 1;
         }
     }
 
@@ -303,6 +400,11 @@ impl Core {
         self.lock().latest.get(topic).cloned()
     }
 
+    /// Custom topics whose newest event is remembered now.
+    pub fn custom_topics(&self) -> usize {
+        self.lock().latest.custom_len()
+    }
+
     pub fn last_id(&self) -> EventId {
         *self.committed.borrow()
     }
@@ -319,4 +421,24 @@ impl Core {
         let st = self.lock();
         (st.streams, st.history.len(), st.snapshot.id)
     }
+}
+
+/// Adds a subscriber to the fan-out (under the lock).
+fn register(
+    st: &mut State,
+    id: u64,
+    topics: Vec<Topic>,
+    queue: mpsc::Sender<Arc<Event>>,
+    lagged: &Arc<AtomicBool>,
+    internal: bool,
+) {
+    st.subscribers.insert(
+        id,
+        Subscriber {
+            topics,
+            queue,
+            lagged: lagged.clone(),
+            internal,
+        },
+    );
 }

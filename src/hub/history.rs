@@ -73,6 +73,33 @@ impl History {
             .collect()
     }
 
+    /// Moves the events after `since` that `wanted` accepts into `out`, oldest first: at most
+    /// `max` of them, looking at no more than `max_scan` events. Returns the id of the last
+    /// event looked at (where the next call starts) and whether that was the newest one, i.e.
+    /// nothing after `since` is left.
+    pub fn take_after(
+        &self,
+        since: EventId,
+        max: usize,
+        max_scan: usize,
+        wanted: impl Fn(&Event) -> bool,
+        out: &mut VecDeque<Arc<Event>>,
+    ) -> (EventId, bool) {
+        let start = self.events.partition_point(|e| e.id <= since);
+        let (mut cursor, mut taken) = (since, 0);
+        for (scanned, e) in self.events.range(start..).enumerate() {
+            if taken == max || scanned == max_scan {
+                return (cursor, false);
+            }
+            cursor = e.id;
+            if wanted(e) {
+                out.push_back(e.clone());
+                taken += 1;
+            }
+        }
+        (cursor, true)
+    }
+
     pub fn len(&self) -> usize {
         self.events.len()
     }
@@ -140,6 +167,32 @@ mod tests {
         let empty = History::new(10, vec![], id(42));
         assert!(empty.covers(id(42)));
         assert!(!empty.covers(id(41)));
+    }
+
+    #[test]
+    fn take_after_reads_in_bounded_steps_and_says_when_it_reached_the_end() {
+        let mut h = History::new(10, vec![], id(0));
+        for n in 1..=6 {
+            h.push(ev(n));
+        }
+        let even = |e: &Event| e.id.get().is_multiple_of(2);
+        let mut out = VecDeque::new();
+        assert_eq!(h.take_after(id(0), 2, 100, even, &mut out), (id(4), false));
+        assert_eq!(h.take_after(id(4), 2, 100, even, &mut out), (id(6), true));
+        let ids: Vec<_> = out.iter().map(|e| e.id.get()).collect();
+        assert_eq!(ids, [2, 4, 6]);
+        // The scan bound stops a search for rare events part-way, without skipping any.
+        out.clear();
+        assert_eq!(
+            h.take_after(id(0), 10, 3, |_| false, &mut out),
+            (id(3), false)
+        );
+        assert_eq!(
+            h.take_after(id(3), 10, 3, |_| false, &mut out),
+            (id(6), true)
+        );
+        assert!(out.is_empty());
+        assert_eq!(h.take_after(id(6), 10, 3, even, &mut out), (id(6), true));
     }
 
     #[test]

@@ -41,13 +41,15 @@
 //! is dropped from the fan-out and its stream ends after the events already queued, so the
 //! client resumes by `Last-Event-ID` and replays exactly what it missed. Nothing is skipped
 //! silently, and one slow reader never delays the others or grows memory. Replay comes from the
-//! in-memory window; an id older than the window (or newer than anything published) gets a
-//! reset instead, telling the client to re-snapshot.
+//! in-memory window, read lazily — a chunk at a time as the stream is polled, never copied up
+//! front (see "Lazy replay" in `core.rs`); an id older than the window (or newer than anything
+//! published) gets a reset instead, telling the client to re-snapshot.
 
 pub mod backend;
 pub mod broker;
 mod core;
 mod history;
+mod latest;
 pub mod stats;
 pub mod subscription;
 
@@ -76,6 +78,12 @@ pub struct HubConfig {
     pub queue: usize,
     /// Events older than this leave the history and the backend (`None`: count limit only).
     pub max_age: Option<Duration>,
+    /// Custom topics whose newest event is remembered (least recently published forgotten
+    /// first; see `latest.rs`).
+    pub max_custom_topics: usize,
+    /// Rows the stocks ticker keeps (least recently updated replaced first; see
+    /// [`crate::event::StocksState`]).
+    pub max_stock_symbols: usize,
 }
 
 impl Default for HubConfig {
@@ -84,6 +92,8 @@ impl Default for HubConfig {
             history: 10_000,
             queue: 1024,
             max_age: None,
+            max_custom_topics: 1000,
+            max_stock_symbols: crate::event::stocks::DEFAULT_MAX_SYMBOLS,
         }
     }
 }
@@ -204,6 +214,12 @@ impl Hub {
     /// The newest event of a topic (what a custom topic's snapshot shows).
     pub fn latest(&self, topic: &Topic) -> Option<Arc<Event>> {
         self.core.latest(topic)
+    }
+
+    /// Custom topics whose newest event is remembered now (at most
+    /// [`HubConfig::max_custom_topics`]).
+    pub fn custom_topics(&self) -> usize {
+        self.core.custom_topics()
     }
 
     /// The newest id committed on this instance.

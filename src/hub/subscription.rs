@@ -1,14 +1,16 @@
-//! One subscriber's side of the hub: what to replay first, then its bounded live queue.
+//! One subscriber's side of the hub: a replay read lazily from the window, then its bounded
+//! live queue (see "Lazy replay" in `core.rs` for why nothing is copied up front).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::core::{Core, Event};
-use crate::event::EventId;
+use super::core::{Core, Event, REPLAY_CHUNK};
+use crate::event::{EventId, Topic};
 
-/// What a new subscriber gets before live events.
+/// What a new subscriber gets before live events, read all at once ([`Subscription::take_replay`]).
 #[derive(Debug)]
 pub enum Replay {
     /// Exactly the events after the requested id, for the requested topics (empty when no id
@@ -20,11 +22,37 @@ pub enum Replay {
     Reset { latest: EventId },
 }
 
+/// A replay not read to its end yet: the subscriber is not in the fan-out.
+pub(super) struct Pending {
+    /// The last id looked at; the replay continues after it.
+    pub cursor: EventId,
+    pub topics: Vec<Topic>,
+    /// Handed to the fan-out when the replay reaches the end of the window.
+    pub queue: mpsc::Sender<Arc<Event>>,
+}
+
+enum Step {
+    Event(Arc<Event>),
+    /// The replay is over (or there was none): read the live queue.
+    Live,
+    /// The replay fell out of the window: the stream ends.
+    Lost,
+}
+
 /// A live subscription. Dropping it unsubscribes.
+///
+/// [`Self::next`] and [`Self::try_next`] yield the replay first (a chunk of
+/// [`REPLAY_CHUNK`] events at a time from the window), then live events. A reset to report
+/// comes from [`Self::take_reset`]; [`Self::take_replay`] reads the whole replay at once, for
+/// Pulse's own consumers, which use it right away.
 pub struct Subscription {
     id: u64,
     core: Arc<Core>,
-    pub replay: Replay,
+    internal: bool,
+    reset: Option<EventId>,
+    pending: Option<Pending>,
+    /// Replay events taken from the window, not handed out yet (at most one chunk).
+    chunk: VecDeque<Arc<Event>>,
     queue: mpsc::Receiver<Arc<Event>>,
     lagged: Arc<AtomicBool>,
 }
@@ -33,31 +61,78 @@ impl Subscription {
     pub(super) fn new(
         id: u64,
         core: Arc<Core>,
-        replay: Replay,
+        internal: bool,
+        reset: Option<EventId>,
+        pending: Option<Pending>,
         queue: mpsc::Receiver<Arc<Event>>,
         lagged: Arc<AtomicBool>,
     ) -> Subscription {
         Subscription {
             id,
             core,
-            replay,
+            internal,
+            reset,
+            pending,
+            chunk: VecDeque::new(),
             queue,
             lagged,
         }
     }
 
-    /// The next live event; `None` once the hub cut this subscriber off (see [`Self::lagged`])
-    /// and the queued events are drained.
+    /// The next event: the replay's, then live ones. `None` once the stream must end: the hub
+    /// cut this subscriber off (see [`Self::lagged`]) and the queued events are drained.
     pub async fn next(&mut self) -> Option<Arc<Event>> {
-        self.queue.recv().await
+        match self.step_replay() {
+            Step::Event(ev) => Some(ev),
+            Step::Lost => None,
+            Step::Live => self.queue.recv().await,
+        }
     }
 
-    /// The next queued event, if one is already waiting.
+    /// The next event if one is ready now (replay or queued).
     pub fn try_next(&mut self) -> Option<Arc<Event>> {
-        self.queue.try_recv().ok()
+        match self.step_replay() {
+            Step::Event(ev) => Some(ev),
+            Step::Lost => None,
+            Step::Live => self.queue.try_recv().ok(),
+        }
     }
 
-    /// Whether the hub cut this subscriber off because its queue overflowed.
+    /// Whether events still come from the replay rather than the live queue.
+    pub fn replaying(&self) -> bool {
+        !self.chunk.is_empty() || self.pending.is_some()
+    }
+
+    /// The next replay event, taking another chunk from the window when the last is used up.
+    fn step_replay(&mut self) -> Step {
+        loop {
+            if let Some(ev) = self.chunk.pop_front() {
+                return Step::Event(ev);
+            }
+            if self.pending.is_none() {
+                return Step::Live;
+            }
+            let kept = self.core.replay_chunk(
+                self.id,
+                &mut self.pending,
+                REPLAY_CHUNK,
+                &self.lagged,
+                self.internal,
+                &mut self.chunk,
+            );
+            if !kept {
+                // The window moved past the cursor: the replay cannot be exact. Cut off like a
+                // lagging reader; the client resumes from its last id and gets a reset.
+                self.pending = None;
+                self.lagged.store(true, Relaxed);
+                self.core.replay_lost(self.internal);
+                return Step::Lost;
+            }
+        }
+    }
+
+    /// Whether the hub cut this subscriber off because its queue overflowed (or its replay
+    /// fell out of the window).
     pub fn lagged(&self) -> bool {
         self.lagged.load(Relaxed)
     }
@@ -67,15 +142,45 @@ impl Subscription {
         self.core.stats.conflated.fetch_add(n, Relaxed);
     }
 
-    /// Takes the replay out, leaving an empty one.
+    /// The reset to report before anything else, if the requested id could not be resumed
+    /// from (see [`Replay::Reset`]).
+    pub fn take_reset(&mut self) -> Option<EventId> {
+        self.reset.take()
+    }
+
+    /// Reads the whole replay at once (one lock hold) and joins the fan-out. If the window no
+    /// longer covers it, joins as it is and reports a reset instead.
     pub fn take_replay(&mut self) -> Replay {
-        std::mem::replace(&mut self.replay, Replay::Events(Vec::new()))
+        if let Some(latest) = self.reset.take() {
+            return Replay::Reset { latest };
+        }
+        let mut events: Vec<Arc<Event>> = self.chunk.drain(..).collect();
+        if self.pending.is_some() {
+            let mut rest = VecDeque::new();
+            let kept = self.core.replay_chunk(
+                self.id,
+                &mut self.pending,
+                usize::MAX,
+                &self.lagged,
+                self.internal,
+                &mut rest,
+            );
+            if !kept {
+                if let Some(p) = self.pending.take() {
+                    let latest = self.core.join_now(self.id, p, &self.lagged, self.internal);
+                    return Replay::Reset { latest };
+                }
+            }
+            events.extend(rest);
+        }
+        Replay::Events(events)
     }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.core.unsubscribe(self.id);
+        self.core
+            .unsubscribe(self.id, self.internal, self.pending.is_some());
     }
 }
 

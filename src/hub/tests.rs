@@ -200,3 +200,56 @@ async fn internal_consumers_do_not_count_as_streams() {
     assert_eq!(hub.gauges().0, 0);
     assert!(hub.wait_for(EventId::ZERO, Duration::from_millis(10)).await);
 }
+
+#[tokio::test]
+async fn a_lazy_replay_reads_the_window_in_chunks_then_switches_to_live_exactly() {
+    let broker = MemoryBroker::new(1000);
+    let hub = hub_on(&broker, HubConfig::default()).await;
+    let ids = publish_n(&hub, "a", 200).await;
+    let mut sub = hub.subscribe(vec![topic("a")], Some(ids[10])).await;
+    assert!(sub.replaying());
+    assert_eq!(hub.gauges().0, 1, "a replaying stream counts as open");
+    let mut got = Vec::new();
+    for _ in 0..50 {
+        got.push(sub.try_next().unwrap().id);
+    }
+    // Published while the replay is read: they come after it, once each.
+    let live = publish_n(&hub, "a", 5).await;
+    while got.len() < 189 + 5 {
+        got.push(sub.next().await.unwrap().id);
+    }
+    assert!(!sub.replaying());
+    let expected: Vec<EventId> = ids[11..].iter().chain(&live).copied().collect();
+    assert_eq!(got, expected);
+    assert!(sub.try_next().is_none());
+}
+
+#[tokio::test]
+async fn a_replay_the_window_moves_past_ends_like_a_lagging_reader() {
+    let broker = MemoryBroker::new(1000);
+    let config = HubConfig {
+        history: 200,
+        ..HubConfig::default()
+    };
+    let hub = hub_on(&broker, config).await;
+    let ids = publish_n(&hub, "a", 200).await;
+    let mut sub = hub.subscribe(vec![topic("a")], Some(ids[0])).await;
+    let first = sub.try_next().unwrap().id;
+    assert_eq!(first, ids[1]);
+    // The reader stalls; the window moves on past what it has not read.
+    publish_n(&hub, "a", 300).await;
+    let mut got = vec![first];
+    while let Some(ev) = sub.next().await {
+        got.push(ev.id);
+    }
+    assert!(sub.lagged(), "ended as a lagging reader, not silently");
+    assert_eq!(
+        got,
+        ids[1..got.len() + 1].to_vec(),
+        "what it got has no gap"
+    );
+    assert_eq!(hub.gauges().0, 0);
+    // Resuming from its last id now gets a reset: never a replay with a hole in it.
+    let mut again = hub.subscribe(vec![topic("a")], got.last().copied()).await;
+    assert!(matches!(again.take_replay(), Replay::Reset { .. }));
+}

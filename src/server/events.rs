@@ -1,31 +1,37 @@
 //! `GET /api/events?topics=a,b[&since=ID]`: the one SSE stream a page needs.
 //!
-//! On connect: `retry:`, then either exactly the events after `Last-Event-ID` / `since` (the
+//! First a place under the stream limits ([`super::subscribers`]: 429 per client address, 503
+//! in all) — before the topics are even parsed, so a refused client costs one map lookup. On
+//! connect: `retry:`, then either exactly the events after `Last-Event-ID` / `since` (the
 //! header wins: browsers send it on their own reconnects, when it is newer than the URL's
-//! `since`) or an `event: reset` when that id is outside the history; then live events. Idle
+//! `since`) or an `event: reset` when that id is outside the history; then live events. The
+//! replay is read from the hub's window a chunk at a time as the body is polled, so a client
+//! that asks for `since=0` and never reads pins nothing (see "Lazy replay" in the hub). Idle
 //! streams get a `:` heartbeat. Frames come pre-encoded from the hub; several queued frames are
 //! written as one chunk. On shutdown the stream sends a short `retry:` and ends, so
 //! graceful shutdown never waits on it and clients come back quickly to the next instance.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use bytes::{Bytes, BytesMut};
-use serde::Deserialize;
 use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use super::client::ClientAddr;
+use super::subscribers::StreamPermit;
 use super::AppState;
 use crate::error::ApiError;
+use crate::event::topic::MAX_LEN as MAX_TOPIC_LEN;
 use crate::event::{EventId, Topic};
 use crate::hub::subscription::conflate;
-use crate::hub::{Replay, Subscription};
+use crate::hub::Subscription;
 use crate::sse::frame;
 
 /// The most topics one stream may carry.
@@ -41,13 +47,83 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/events", get(events))
 }
 
-#[derive(Debug, Deserialize)]
+/// The longest `topics=` value (still percent-encoded) that could name [`MAX_TOPICS`] valid
+/// topics: anything longer is refused by its length alone, before it is decoded or scanned.
+const MAX_RAW_TOPICS: usize = 3 * MAX_TOPICS * (MAX_TOPIC_LEN + 1);
+
+#[derive(Debug, Default)]
 struct EventsQuery {
     topics: Option<String>,
     since: Option<String>,
 }
 
+impl EventsQuery {
+    /// Reads `topics` and `since` from the raw query string. Done by hand rather than with a
+    /// generic deserializer so that an oversized topic list is refused by its length before a
+    /// byte of it is decoded (see [`parse_topics`] for the rest). Other parameters are ignored.
+    fn parse(raw: Option<&str>) -> Result<EventsQuery, ApiError> {
+        let mut q = EventsQuery::default();
+        for pair in raw.unwrap_or_default().split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let slot = match key {
+                "topics" => &mut q.topics,
+                "since" => &mut q.since,
+                _ => continue,
+            };
+            if slot.is_some() {
+                return Err(ApiError::BadTopicList(format!("give `{key}` once")));
+            }
+            if key == "topics" && value.len() > MAX_RAW_TOPICS {
+                return Err(ApiError::BadTopicList(format!(
+                    "the topic list is {} bytes long; one stream carries at most {MAX_TOPICS} \
+                     topics of at most {MAX_TOPIC_LEN} characters",
+                    value.len()
+                )));
+            }
+            *slot = Some(decode_component(value));
+        }
+        Ok(q)
+    }
+}
+
+/// Percent-decodes one query component (`+` is a space), leaving malformed escapes as they
+/// are; the names and ids it yields are validated afterwards anyway.
+fn decode_component(s: &str) -> String {
+    if !s.contains(['%', '+']) {
+        return s.to_owned();
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                match (
+                    bytes.get(i + 1).and_then(|b| hex(*b)),
+                    bytes.get(i + 2).and_then(|b| hex(*b)),
+                ) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Parses `a,b,c` into distinct, valid topics.
+///
+/// The cheap refusals come first, before any per-name work: a list longer than
+/// [`MAX_TOPICS`] names could be, or with more than [`MAX_TOPICS`] entries (counted by their
+/// commas, duplicates included), is refused as a whole. Then each name is parsed once and
+/// de-duplicated with a set, so the work is linear in a list that is already bounded.
 pub fn parse_topics(list: Option<&str>) -> Result<Vec<Topic>, ApiError> {
     let list = list.unwrap_or_default();
     if list.is_empty() {
@@ -55,19 +131,23 @@ pub fn parse_topics(list: Option<&str>) -> Result<Vec<Topic>, ApiError> {
             "name at least one topic, e.g. ?topics=stocks,notifications".into(),
         ));
     }
-    let mut topics: Vec<Topic> = Vec::new();
+    let entries = list.bytes().filter(|b| *b == b',').count() + 1;
+    if entries > MAX_TOPICS || list.len() > MAX_TOPICS * (MAX_TOPIC_LEN + 1) {
+        return Err(ApiError::BadTopicList(format!(
+            "{entries} topics requested ({} bytes); one stream carries at most {MAX_TOPICS}",
+            list.len()
+        )));
+    }
+    let mut seen = HashSet::with_capacity(entries);
+    let mut topics: Vec<Topic> = Vec::with_capacity(entries);
     for name in list.split(',') {
-        let topic = Topic::parse(name)
-            .map_err(|e| ApiError::BadTopicList(format!("topic {name:?}: {e}")))?;
-        if !topics.contains(&topic) {
+        let topic = Topic::parse(name).map_err(|e| {
+            let shown: String = name.chars().take(MAX_TOPIC_LEN + 1).collect();
+            ApiError::BadTopicList(format!("topic {shown:?}: {e}"))
+        })?;
+        if seen.insert(topic.clone()) {
             topics.push(topic);
         }
-    }
-    if topics.len() > MAX_TOPICS {
-        return Err(ApiError::BadTopicList(format!(
-            "{} topics requested; one stream carries at most {MAX_TOPICS}",
-            topics.len()
-        )));
     }
     Ok(topics)
 }
@@ -82,9 +162,12 @@ fn parse_id(raw: &str, source: &str) -> Result<EventId, ApiError> {
 
 async fn events(
     State(state): State<AppState>,
+    client: ClientAddr,
     headers: HeaderMap,
-    Query(query): Query<EventsQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    let permit = state.streams.acquire(client)?;
+    let query = EventsQuery::parse(raw.as_deref())?;
     let topics = parse_topics(query.topics.as_deref())?;
     let header_id = headers
         .get("last-event-id")
@@ -98,18 +181,11 @@ async fn events(
     let mut sub = state.hub.subscribe(topics, since).await;
     let mut head = VecDeque::new();
     head.push_back(Bytes::from(frame::retry(state.config.retry_ms)));
-    match sub.take_replay() {
-        Replay::Events(events) => {
-            for chunk in events.chunks(FRAMES_PER_CHUNK) {
-                head.push_back(join(chunk.iter().map(|e| &e.frame)));
-            }
-        }
-        Replay::Reset { latest } => {
-            let data = format!(r#"{{"id":{latest},"reason":"history"}}"#);
-            let reset = frame::event(Some(&latest.to_string()), Some("reset"), &data)
-                .expect("digits and a fixed name are single-line");
-            head.push_back(Bytes::from(reset));
-        }
+    if let Some(latest) = sub.take_reset() {
+        let data = format!(r#"{{"id":{latest},"reason":"history"}}"#);
+        let reset = frame::event(Some(&latest.to_string()), Some("reset"), &data)
+            .expect("digits and a fixed name are single-line");
+        head.push_back(Bytes::from(reset));
     }
     let heartbeat = Duration::from_secs(state.config.heartbeat_secs);
     let mut ticker = interval_at(Instant::now() + heartbeat, heartbeat);
@@ -120,6 +196,7 @@ async fn events(
         ticker,
         shutdown: state.shutdown.clone(),
         done: false,
+        _permit: permit,
     };
     let body = Body::from_stream(futures::stream::unfold(stream, Stream::next));
     let mut res = Response::new(body);
@@ -144,12 +221,15 @@ fn join<'a>(frames: impl Iterator<Item = &'a Bytes>) -> Bytes {
 
 /// The state of one open stream.
 struct Stream {
-    /// Written before anything live: `retry:`, then the replay or the reset.
+    /// Written before anything else: `retry:`, and the reset if there is one.
     head: VecDeque<Bytes>,
+    /// The replay (read from the window as the body is polled), then live events.
     sub: Subscription,
     ticker: Interval,
     shutdown: CancellationToken,
     done: bool,
+    /// This stream's place under the stream limits, given back when the body is dropped.
+    _permit: StreamPermit,
 }
 
 impl Stream {
@@ -160,6 +240,9 @@ impl Stream {
         if let Some(chunk) = self.head.pop_front() {
             return Some((Ok(chunk), self));
         }
+        // A replay is written as it was committed; only live batches (a reader that fell
+        // behind) skip superseded job states.
+        let live = !self.sub.replaying();
         let chunk = tokio::select! {
             biased;
             _ = self.shutdown.cancelled() => {
@@ -167,9 +250,9 @@ impl Stream {
                 Bytes::from(frame::retry(SHUTDOWN_RETRY_MS))
             }
             event = self.sub.next() => {
-                // `None`: the hub cut this subscriber off for lagging (its queue was full).
-                // Ending the stream makes the client reconnect with its last id and replay
-                // exactly what it missed.
+                // `None`: the hub cut this subscriber off for lagging (its queue was full, or
+                // the window moved past its replay). Ending the stream makes the client
+                // reconnect with its last id and replay exactly what it missed (or get a reset).
                 let first = event?;
                 let mut frames = vec![first];
                 while frames.len() < FRAMES_PER_CHUNK {
@@ -178,9 +261,11 @@ impl Stream {
                         None => break,
                     }
                 }
-                let skipped = conflate(&mut frames);
-                if skipped > 0 {
-                    self.sub.count_conflated(skipped);
+                if live {
+                    let skipped = conflate(&mut frames);
+                    if skipped > 0 {
+                        self.sub.count_conflated(skipped);
+                    }
                 }
                 self.ticker.reset();
                 if frames.len() == 1 {
@@ -192,5 +277,38 @@ impl Stream {
             _ = self.ticker.tick() => Bytes::from_static(b":\n\n"),
         };
         Some((Ok(chunk), self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_is_read_by_hand_like_a_form() {
+        let q = EventsQuery::parse(Some("x=1&topics=a%2Cb,c&since=42")).unwrap();
+        assert_eq!(q.topics.as_deref(), Some("a,b,c"));
+        assert_eq!(q.since.as_deref(), Some("42"));
+        assert_eq!(decode_component("a+b%zz%4"), "a b%zz%4");
+        assert!(EventsQuery::parse(Some("topics=a&topics=b")).is_err());
+        assert!(EventsQuery::parse(None).unwrap().topics.is_none());
+    }
+
+    #[test]
+    fn long_or_crowded_lists_are_refused_before_any_name_is_parsed() {
+        let long = "t,".repeat(40_000);
+        let err = EventsQuery::parse(Some(&format!("topics={long}"))).unwrap_err();
+        assert!(matches!(err, ApiError::BadTopicList(ref d) if d.contains("bytes long")));
+        // 33 copies of one name: refused by the count, duplicates or not.
+        let crowded = vec!["a"; 33].join(",");
+        let err = parse_topics(Some(&crowded)).unwrap_err();
+        assert!(matches!(err, ApiError::BadTopicList(ref d) if d.contains("at most 32")));
+        let ok = parse_topics(Some("a,b,a,c")).unwrap();
+        let names: Vec<&str> = ok.iter().map(|t| t.as_str()).collect();
+        assert_eq!(
+            names,
+            ["a", "b", "c"],
+            "de-duplicated, first occurrence kept"
+        );
     }
 }

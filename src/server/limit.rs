@@ -1,27 +1,28 @@
-//! Per-client rate limits (a token bucket per IP address) for the feed's form and for
-//! scorekeeper sign-in attempts. Behind a reverse proxy every client shares the proxy's address;
-//! limits then apply to all of them together (see README).
+//! Rate limits: a token bucket per key. Per client address for the feed's form and for
+//! scorekeeper sign-in attempts (the address as [`super::client`] decides it, so behind a
+//! `--trusted-proxy` each client has its own bucket); per publish token for publishing.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Clients tracked at most; when full, buckets that have refilled are forgotten first (they
+/// Keys tracked at most; when full, buckets that have refilled are forgotten first (they
 /// carry no state worth keeping), so memory stays bounded under many addresses.
 const MAX_CLIENTS: usize = 50_000;
 
 #[derive(Clone)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = IpAddr> {
     /// Tokens per second.
     rate: f64,
     burst: f64,
-    /// ip → (tokens, last refill). A `std` mutex: one map operation per call, no await inside.
-    buckets: Arc<Mutex<HashMap<IpAddr, (f64, Instant)>>>,
+    /// key → (tokens, last refill). A `std` mutex: one map operation per call, no await inside.
+    buckets: Arc<Mutex<HashMap<K, (f64, Instant)>>>,
 }
 
-impl RateLimiter {
-    pub fn new(per_minute: f64, burst: u32) -> RateLimiter {
+impl<K: Hash + Eq> RateLimiter<K> {
+    pub fn new(per_minute: f64, burst: u32) -> RateLimiter<K> {
         RateLimiter {
             rate: (per_minute / 60.0).max(0.0),
             burst: f64::from(burst.max(1)),
@@ -30,7 +31,7 @@ impl RateLimiter {
     }
 
     /// Takes one token for `ip` at `now`; `Err(wait)` says how long until one is available.
-    pub fn check_at(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+    pub fn check_at(&self, ip: K, now: Instant) -> Result<(), Duration> {
         let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_CLIENTS && !map.contains_key(&ip) {
             let (rate, burst) = (self.rate, self.burst);
@@ -51,7 +52,7 @@ impl RateLimiter {
         }
     }
 
-    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+    pub fn check(&self, ip: K) -> Result<(), Duration> {
         self.check_at(ip, Instant::now())
     }
 }
@@ -62,7 +63,7 @@ mod tests {
 
     #[test]
     fn burst_then_steady_rate_per_client() {
-        let limit = RateLimiter::new(6.0, 2); // one every 10 s after a burst of 2
+        let limit: RateLimiter = RateLimiter::new(6.0, 2); // one every 10 s after a burst of 2
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         let t0 = Instant::now();

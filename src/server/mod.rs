@@ -1,18 +1,24 @@
-//! The HTTP server: state, router and the serve loop with graceful shutdown.
+//! The HTTP server: state, router and startup; the serve loop itself is [`listen`].
 //!
 //! Each area owns its routes ([`events`], [`publish`], [`topics`], [`ops`], [`pages`]); they are
-//! merged in [`router`]. [`serve`] takes the listener and the shutdown signal as parameters so
-//! tests run the real thing on `127.0.0.1:0`.
+//! merged in [`router`], behind the per-request checks of [`guard`]. [`serve`] takes the
+//! listener and the shutdown signal as parameters so tests run the real thing on
+//! `127.0.0.1:0`.
 
 pub mod auth;
+pub mod client;
 pub mod events;
+pub mod guard;
 pub mod jobs;
 pub mod limit;
+pub mod listen;
 pub mod ops;
 pub mod pages;
 pub mod publish;
 pub mod recorder;
 pub mod session;
+pub mod subscribers;
+pub mod tls;
 pub mod topics;
 
 use std::future::Future;
@@ -27,15 +33,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::event::feed::FEED_WINDOW;
-use crate::event::{Post, Snapshot};
+use crate::event::{EventId, Post, Snapshot};
 use crate::hub::backend::local::LocalBroker;
 use crate::hub::backend::redis::{RedisBroker, RedisLink, RedisOptions};
 use crate::hub::{Broker, BrokerError, Hub, HubConfig, LogError};
 use crate::sources::leader::Leadership;
 use crate::storage::{JobStore, OpenMode, PostStore, SqliteLog};
-
-/// How long shutdown waits for connections to finish after streams were told to end.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Everything a handler needs; cloned per request (all fields are cheap handles).
 #[derive(Clone)]
@@ -73,7 +76,17 @@ pub struct AppState {
     pub post_limit: limit::RateLimiter,
     /// Scorekeeper sign-in attempts, per client address (slows password guessing).
     pub sign_in_limit: limit::RateLimiter,
+    /// Publishes per token (`--publish-rate`; `None`: no limit).
+    pub publish_limit: Option<limit::RateLimiter<Arc<str>>>,
+    /// Open streams, per client address and in all.
+    pub streams: subscribers::StreamLimits,
+    /// The serve loop's connection figures (for `/metrics`).
+    pub connections: Arc<listen::ConnStats>,
 }
+
+/// Connections `--max-streams` leaves for pages and publishes by default (a quarter of the
+/// cap when that is less).
+const STREAM_MARGIN: usize = 64;
 
 /// Sign-in attempts per minute per address, after a burst of [`SIGN_IN_BURST`].
 const SIGN_IN_PER_MINUTE: f64 = 10.0;
@@ -109,14 +122,11 @@ pub enum StartError {
     Token(String),
     /// A flag has an unusable value (exit code 2).
     Config(String),
-    /// The server failed while running (exit code 1).
-    Serve(std::io::Error),
 }
 
 impl StartError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            StartError::Serve(_) => 1,
             StartError::Config(_) => 2,
             StartError::Storage(_) | StartError::Posts(_) => 3,
             StartError::Token(_) => 4,
@@ -133,15 +143,20 @@ impl std::fmt::Display for StartError {
             StartError::Redis(e) => write!(f, "redis: {e}"),
             StartError::Token(e) => write!(f, "publish token: {e}"),
             StartError::Config(e) => write!(f, "configuration: {e}"),
-            StartError::Serve(e) => write!(f, "server: {e}"),
         }
     }
 }
 
 impl std::error::Error for StartError {}
 
-/// All routes: pages, the stream, the publish API, snapshots, health and metrics.
+/// All routes: pages, the stream, the publish API, snapshots, health and metrics, each request
+/// through [`guard`] first.
 pub fn router(state: AppState) -> Router {
+    let limits = guard::RequestLimits {
+        max_url: state.config.max_url_bytes,
+        max_body: state.config.max_body,
+        body_timeout: Duration::from_millis(state.config.body_timeout_ms),
+    };
     Router::new()
         .merge(events::router())
         .merge(jobs::router())
@@ -149,11 +164,68 @@ pub fn router(state: AppState) -> Router {
         .merge(topics::router())
         .merge(ops::router())
         .merge(pages::router(&state))
+        .layer(axum::middleware::from_fn_with_state(limits, guard::guard))
         .with_state(state)
 }
 
+/// What the serve loop and the stream limits are sized by: the connection cap, the stream
+/// cap, and the listen settings. Checked before anything is opened.
+fn listen_setup(config: &Config) -> Result<(listen::ListenConfig, u64), StartError> {
+    let nofile = listen::open_file_limit();
+    let (cap, reserve) =
+        listen::budget(nofile, config.max_connections).map_err(StartError::Config)?;
+    if config.idle_timeout_secs <= config.heartbeat_secs {
+        return Err(StartError::Config(format!(
+            "--idle-timeout-secs {} must be above --heartbeat-secs {} (a quiet stream's \
+             heartbeat is what keeps it from counting as idle)",
+            config.idle_timeout_secs, config.heartbeat_secs
+        )));
+    }
+    let streams = if config.max_streams > 0 {
+        config.max_streams
+    } else {
+        // Room for page loads and publishes beside the streams.
+        (cap - (cap / 4).min(STREAM_MARGIN)) as u64
+    };
+    let trusted =
+        client::TrustedProxies::parse(&config.trusted_proxy).map_err(StartError::Config)?;
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key).map_err(StartError::Config)?),
+        _ => None,
+    };
+    tracing::info!(
+        "connections: at most {cap} (open-file limit {nofile}, {reserve} kept for files), \
+         streams: at most {streams}, {} per client address",
+        if config.max_streams_per_client == 0 {
+            "any number".to_owned()
+        } else {
+            config.max_streams_per_client.to_string()
+        }
+    );
+    Ok((
+        listen::ListenConfig {
+            max_connections: cap,
+            header_timeout: Duration::from_millis(config.header_timeout_ms),
+            idle_timeout: Duration::from_secs(config.idle_timeout_secs),
+            max_header_bytes: config.max_header_bytes as usize,
+            tls,
+            trusted: Arc::new(trusted),
+        },
+        streams,
+    ))
+}
+
+/// The newest event id the derived tables hold: a new event log must start after it.
+fn derived_floor(posts: &PostStore, jobs: &JobStore) -> Result<EventId, StartError> {
+    use crate::storage::Table;
+    let posts = posts.mark().map_err(|e| StartError::Posts(e.to_string()))?;
+    let jobs = jobs.mark().map_err(|e| StartError::Posts(e.to_string()))?;
+    Ok(posts.max(jobs))
+}
+
 /// Opens storage, starts the hub and the built-in sources, and serves until `shutdown`
-/// resolves. Then: streams end (with a `retry:` hint), connections get [`SHUTDOWN_GRACE`] to
+/// resolves. Then: streams end (with a `retry:` hint), connections get
+/// [`listen::SHUTDOWN_GRACE`] to
 /// finish, sources stop, and the hub writes what it accepted and closes the log.
 pub async fn serve(
     config: Config,
@@ -172,6 +244,21 @@ pub async fn serve(
             "--feed-posts-per-minute {rate} must be 0 or more"
         )));
     }
+    let publish_rate = config.publish_rate;
+    if !(publish_rate.is_finite() && publish_rate >= 0.0) {
+        return Err(StartError::Config(format!(
+            "--publish-rate {publish_rate} must be 0 (no limit) or more"
+        )));
+    }
+    if config.stocks_rate > 0.0 && config.stocks_symbols.len() as u64 > config.max_stock_symbols {
+        return Err(StartError::Config(format!(
+            "--stocks-symbols names {} symbols but --max-stock-symbols is {}; the ticker would \
+             keep replacing its own rows",
+            config.stocks_symbols.len(),
+            config.max_stock_symbols
+        )));
+    }
+    let (listen_config, max_streams) = listen_setup(&config)?;
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         StartError::Config(format!(
             "cannot create data directory {}: {e}",
@@ -183,9 +270,14 @@ pub async fn serve(
         history: config.history as usize,
         queue: config.queue as usize,
         max_age: (config.retention_secs > 0).then(|| Duration::from_secs(config.retention_secs)),
+        max_custom_topics: config.max_custom_topics as usize,
+        max_stock_symbols: config.max_stock_symbols as usize,
     };
     let port = listener.local_addr().map_or(0, |a| a.port());
     let instance: Arc<str> = config.instance_name(port).into();
+    let posts =
+        PostStore::open(&config.posts_path()).map_err(|e| StartError::Posts(e.to_string()))?;
+    let jobs = JobStore::open(&config.jobs_path()).map_err(|e| StartError::Posts(e.to_string()))?;
     let redis = match config.redis_url.as_deref() {
         Some(url) => Some(
             RedisLink::connect(url)
@@ -209,7 +301,11 @@ pub async fn serve(
             } else {
                 OpenMode::Existing
             };
+            // Ids continue past every id handed out before, even on a new log: the posts and
+            // jobs tables are keyed by them (see `storage::sqlite`).
+            let floor = derived_floor(&posts, &jobs)?;
             let log = SqliteLog::open(&config.log_path(), config.sync, mode)
+                .and_then(|log| log.keep_ids_in(&config.ids_path(), floor))
                 .map_err(StartError::Storage)?;
             Arc::new(LocalBroker::new(Box::new(log), hub_config))
         }
@@ -220,8 +316,6 @@ pub async fn serve(
     })?;
 
     let cancel = CancellationToken::new();
-    let posts =
-        PostStore::open(&config.posts_path()).map_err(|e| StartError::Posts(e.to_string()))?;
     let (recorder, caught_up) =
         recorder::Recorder::start(hub.clone(), posts.clone(), cancel.clone())
             .await
@@ -229,7 +323,6 @@ pub async fn serve(
     if caught_up > 0 {
         tracing::info!("feed: stored {caught_up} posts from the event log");
     }
-    let jobs = JobStore::open(&config.jobs_path()).map_err(|e| StartError::Posts(e.to_string()))?;
     let (jobs_recorder, _) = recorder::Recorder::start(hub.clone(), jobs.clone(), cancel.clone())
         .await
         .map_err(|e| StartError::Posts(e.to_string()))?;
@@ -299,36 +392,38 @@ pub async fn serve(
         sessions,
         post_limit: limit::RateLimiter::new(config.feed_posts_per_minute, config.feed_burst),
         sign_in_limit: limit::RateLimiter::new(SIGN_IN_PER_MINUTE, SIGN_IN_BURST),
+        publish_limit: (publish_rate > 0.0)
+            .then(|| limit::RateLimiter::new(publish_rate * 60.0, config.publish_burst)),
+        streams: subscribers::StreamLimits::new(config.max_streams_per_client, max_streams),
+        connections: Arc::default(),
         config: Arc::new(config),
     };
     let runner = crate::sources::jobs::Runner::new(state.clone(), state.runner.clone());
     sources.push(tokio::spawn(runner.run(cancel.clone())));
+    let stats = state.connections.clone();
     let app = router(state);
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!("listening on http://{addr}");
+        let scheme = if listen_config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        tracing::info!("listening on {scheme}://{addr}");
     }
 
     let stop = cancel.clone();
-    // Connection info gives server functions the client's address, for per-client rate limits.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down: ending streams");
         stop.cancel();
     });
-    let grace = cancel.clone();
-    let result = tokio::select! {
-        r = server => r.map_err(StartError::Serve),
-        _ = async { grace.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
-            tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
-            Ok(())
-        }
-    };
+    // Returns once shutdown began and the connections finished (or the grace period ended).
+    listen::serve(listener, app, listen_config, stats, cancel.clone()).await;
     cancel.cancel();
     for task in sources {
         let _ = task.await;
     }
     hub.shutdown().await;
     tracing::info!("event backend flushed and closed");
-    result
+    Ok(())
 }

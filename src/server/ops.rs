@@ -114,6 +114,64 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "Id of the newest event.",
         last_id.to_string(),
     );
+    let c = &state.connections;
+    let gauges = [
+        (
+            "connections",
+            "Open connections (under the cap).",
+            c.open.load(Relaxed),
+        ),
+        (
+            "connections_limit",
+            "The connection cap (--max-connections).",
+            c.limit.load(Relaxed),
+        ),
+        (
+            "connections_overflow",
+            "Connections over the cap, answering only /healthz and /metrics.",
+            c.overflow.load(Relaxed),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        metric(name, "gauge", help, value.to_string());
+    }
+    let conn_counters = [
+        (
+            "connections_restricted_total",
+            "Connections served restricted because the cap was reached.",
+            &c.restricted_total,
+        ),
+        (
+            "connections_refused_total",
+            "Connections closed at accept: the cap and its overflow were full.",
+            &c.refused_total,
+        ),
+        (
+            "accept_errors_total",
+            "Accepts that failed for lack of file descriptors.",
+            &c.accept_errors_total,
+        ),
+        (
+            "connections_idle_closed_total",
+            "Connections closed after moving no bytes for --idle-timeout-secs.",
+            &c.idle_closed_total,
+        ),
+    ];
+    for (name, help, value) in conn_counters {
+        metric(name, "counter", help, value.load(Relaxed).to_string());
+    }
+    metric(
+        "streams_limit",
+        "gauge",
+        "Streams allowed open at once (--max-streams).",
+        state.streams.total_limit().to_string(),
+    );
+    metric(
+        "custom_topics",
+        "gauge",
+        "Custom topics whose newest event is remembered (--max-custom-topics).",
+        state.hub.custom_topics().to_string(),
+    );
     let (buckets, count, sum) = s.ack_latency.read();
     let _ = writeln!(
         out,

@@ -1,7 +1,8 @@
 //! `POST /api/topics/{topic}/events`: publish one JSON event, acknowledged once durable.
 //!
 //! Checks run in this order, so the cheapest refusal comes first and nothing is stored unless
-//! all pass: token (401), topic name (422), body size (413), JSON and schema (400).
+//! all pass: body size and time (413/408, in [`super::guard`] before any route), token (401),
+//! the token's publish rate (429), topic name (422), JSON and schema (400).
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -27,6 +28,14 @@ async fn publish(
     if !auth::authorized(&headers, &state.token) {
         return Err(ApiError::Unauthorized);
     }
+    if let Some(limit) = &state.publish_limit {
+        // Keyed by token, so each token (when there are several) has its own budget.
+        limit
+            .check(state.token.clone())
+            .map_err(|wait| ApiError::PublishRateLimited {
+                retry_after: crate::api::request::retry_secs(wait),
+            })?;
+    }
     let topic = Topic::parse(&topic).map_err(ApiError::BadTopic)?;
     if topic.builtin() == Some(BuiltIn::Jobs) {
         // Job states are computed by the server from reports (rate, ETA, transitions).
@@ -38,11 +47,11 @@ async fn publish(
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+        .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::TooLarge { limit });
     }
-    let bytes = axum::body::to_bytes(body, limit)
+    let bytes = axum::body::to_bytes(body, limit as usize)
         .await
         .map_err(|_| ApiError::TooLarge { limit })?;
     let data = validate_payload(&topic, &bytes).map_err(ApiError::BadPayload)?;

@@ -2,6 +2,20 @@
 //!
 //! `last_id` is kept in a `meta` row written in the same transaction as the events, so the id
 //! sequence survives even when retention has deleted every event row: ids are never reused.
+//!
+//! ## Ids survive a new log too
+//! `--fresh-log`, a deleted or emptied `events.db`, or an older copy put back would restart the
+//! sequence below ids already handed out — ids that the posts and jobs tables, and clients'
+//! `Last-Event-ID`s, still hold (a new post reusing an old post's id was silently not stored).
+//! So the log also keeps a **reservation** outside itself ([`SqliteLog::keep_ids_in`]): a small
+//! file (`<data-dir>/ids`) holding an id `R` that no id handed out exceeds. Before an append
+//! would pass `R`, `R` moves [`ID_BLOCK`] ahead — file first (fsynced), then the log's own
+//! `meta` copy in the batch's transaction — so one extra fsync covers [`ID_BLOCK`] events. At
+//! open, the file and the log's copy are compared: equal means this is the log that made the
+//! reservation, and ids continue from its `last_id`; a file ahead of the log means the log is
+//! new, lost or older than the file, and ids continue after `R` (a gap of at most
+//! [`ID_BLOCK`], never a reuse). The caller also passes the newest id its derived tables hold,
+//! as a floor, in case the file was lost as well.
 
 use std::path::{Path, PathBuf};
 
@@ -29,10 +43,18 @@ pub enum OpenMode {
     Fresh,
 }
 
+/// How far ahead of the newest id the reservation is kept (see the module docs).
+pub const ID_BLOCK: u64 = 10_000;
+
 pub struct SqliteLog {
     conn: Connection,
     last_id: u64,
     path: PathBuf,
+    /// No id above this has been handed out (see the module docs); 0 without a reservation
+    /// file.
+    reserved: u64,
+    /// The reservation file, once [`SqliteLog::keep_ids_in`] set it.
+    ids_file: Option<PathBuf>,
 }
 
 fn err(path: &Path, what: &str, e: rusqlite::Error) -> LogError {
@@ -95,12 +117,104 @@ impl SqliteLog {
             .query_row("SELECT max(id) FROM events", [], |r| r.get(0))
             .map_err(|e| err(path, "cannot read", e))?;
         let last_id = from_meta.unwrap_or(0).max(from_events.unwrap_or(0)) as u64;
+        let reserved: Option<i64> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'reserved'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| err(path, "cannot read", e))?;
         Ok(SqliteLog {
             conn,
             last_id,
             path: path.to_owned(),
+            reserved: reserved.unwrap_or(0).max(0) as u64,
+            ids_file: None,
         })
     }
+
+    /// Keeps the id reservation in `file`, and makes new ids start after every id that may have
+    /// been handed out: after `R` when the log is not the one that reserved it, and after
+    /// `floor` (the newest id the derived tables hold) in any case. See the module docs.
+    pub fn keep_ids_in(mut self, file: &Path, floor: EventId) -> Result<SqliteLog, LogError> {
+        let from_file = read_reservation(file)?;
+        let mut start = self.last_id.max(floor.get());
+        if from_file > self.reserved {
+            // Ids up to `from_file` may have been handed out by a log this one is not.
+            start = start.max(from_file);
+        }
+        if start > self.last_id {
+            tracing::warn!(
+                "event log {} ends at id {} but ids up to {start} may have been used (a new or \
+                 older log): new events start after {start}",
+                self.path.display(),
+                self.last_id
+            );
+            self.last_id = start;
+        }
+        self.ids_file = Some(file.to_owned());
+        self.reserve(start + ID_BLOCK)?;
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| err(&self.path, "cannot write", e))?;
+        for (key, value) in [("last_id", self.last_id), ("reserved", self.reserved)] {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value as i64],
+            )
+            .map_err(|e| err(&self.path, "cannot write", e))?;
+        }
+        tx.commit()
+            .map_err(|e| err(&self.path, "cannot commit", e))?;
+        Ok(self)
+    }
+
+    /// Moves the reservation to `to` in the file (durably); the log's copy follows in the next
+    /// transaction.
+    fn reserve(&mut self, to: u64) -> Result<(), LogError> {
+        if let Some(file) = &self.ids_file {
+            write_reservation(file, to)?;
+        }
+        self.reserved = to;
+        Ok(())
+    }
+}
+
+fn read_reservation(file: &Path) -> Result<u64, LogError> {
+    match std::fs::read_to_string(file) {
+        Ok(text) => text.trim().parse::<u64>().map_err(|_| {
+            LogError(format!(
+                "{} should hold one id (the highest Pulse may have used) but holds {:?}; fix \
+                 or delete it (deleting it is safe while events.db is intact)",
+                file.display(),
+                text.chars().take(40).collect::<String>()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(LogError(format!("cannot read {}: {e}", file.display()))),
+    }
+}
+
+/// Replaces the file's content atomically (write aside, fsync, rename), so a crash leaves the
+/// old reservation or the new one, never a torn one.
+fn write_reservation(file: &Path, id: u64) -> Result<(), LogError> {
+    let fail = |e: std::io::Error| LogError(format!("cannot write {}: {e}", file.display()));
+    let aside = file.with_extension("tmp");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&aside).map_err(fail)?;
+        writeln!(f, "{id}").map_err(fail)?;
+        f.sync_all().map_err(fail)?;
+    }
+    std::fs::rename(&aside, file).map_err(fail)?;
+    if let Some(dir) = file.parent() {
+        // The rename is durable once the directory is.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
 }
 
 impl EventLog for SqliteLog {
@@ -135,6 +249,10 @@ impl EventLog for SqliteLog {
             return Ok(());
         };
         let path = self.path.clone();
+        if self.ids_file.is_some() && last.id.get() > self.reserved {
+            self.reserve(last.id.get() + ID_BLOCK)?;
+        }
+        let reserved = self.reserved;
         let tx = self
             .conn
             .transaction()
@@ -150,12 +268,16 @@ impl EventLog for SqliteLog {
                     .execute(params![e.id.get() as i64, e.topic, e.data, e.at_ms])
                     .map_err(|e| err(&path, "cannot write", e))?;
             }
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('last_id', ?1)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [last.id.get() as i64],
-            )
-            .map_err(|e| err(&path, "cannot write", e))?;
+            let mut meta = tx
+                .prepare_cached(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                )
+                .map_err(|e| err(&path, "cannot write", e))?;
+            meta.execute(params!["last_id", last.id.get() as i64])
+                .map_err(|e| err(&path, "cannot write", e))?;
+            meta.execute(params!["reserved", reserved as i64])
+                .map_err(|e| err(&path, "cannot write", e))?;
         }
         tx.commit().map_err(|e| err(&path, "cannot commit", e))?;
         self.last_id = last.id.get();
@@ -236,6 +358,59 @@ mod tests {
         log.append(&(1..=5).map(ev).collect::<Vec<_>>()).unwrap();
         let ids: Vec<_> = log.recent(3).unwrap().iter().map(|e| e.id.get()).collect();
         assert_eq!(ids, [3, 4, 5]);
+    }
+
+    #[test]
+    fn ids_continue_past_a_new_or_deleted_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.db");
+        let ids = dir.path().join("ids");
+        let open = |mode, floor| {
+            SqliteLog::open(&path, Sync::Normal, mode)
+                .unwrap()
+                .keep_ids_in(&ids, EventId::new(floor))
+                .unwrap()
+        };
+        {
+            let mut log = open(OpenMode::Existing, 0);
+            log.append(&[ev(1), ev(2), ev(3)]).unwrap();
+        }
+        // The same log again: ids continue from it, no jump.
+        assert_eq!(open(OpenMode::Existing, 0).last_id(), EventId::new(3));
+        // A fresh log (the old one set aside): past everything the reservation covers.
+        let fresh = open(OpenMode::Fresh, 0);
+        assert!(fresh.last_id().get() >= 3, "{}", fresh.last_id());
+        let restart_at = fresh.last_id();
+        drop(fresh);
+        // Deleted outright: the same.
+        std::fs::remove_file(&path).unwrap();
+        let deleted = open(OpenMode::Existing, 0);
+        assert!(deleted.last_id() >= restart_at);
+        drop(deleted);
+        // Both the log and the file gone: the derived tables' newest id is the floor.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::remove_file(&ids).unwrap();
+        assert_eq!(open(OpenMode::Existing, 500).last_id(), EventId::new(500));
+    }
+
+    #[test]
+    fn the_reservation_moves_ahead_before_ids_pass_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ids = dir.path().join("ids");
+        let mut log = SqliteLog::open(&dir.path().join("e.db"), Sync::Normal, OpenMode::Existing)
+            .unwrap()
+            .keep_ids_in(&ids, EventId::ZERO)
+            .unwrap();
+        assert_eq!(read_reservation(&ids).unwrap(), ID_BLOCK);
+        log.append(&[ev(ID_BLOCK + 1)]).unwrap();
+        assert_eq!(read_reservation(&ids).unwrap(), 2 * ID_BLOCK + 1);
+        std::fs::write(&ids, "not a number").unwrap();
+        let e = SqliteLog::open(&dir.path().join("e.db"), Sync::Normal, OpenMode::Existing)
+            .unwrap()
+            .keep_ids_in(&ids, EventId::ZERO)
+            .err()
+            .unwrap();
+        assert!(e.0.contains("ids"), "{e}");
     }
 
     #[test]

@@ -52,16 +52,27 @@ impl IntoResponse for JobsError {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
+        if let JobsError::RateLimited { retry_after } = self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
         res
     }
 }
 
+/// The token, and its publish rate: every call that takes a token publishes a job state.
 fn check_token(state: &AppState, headers: &HeaderMap) -> Result<(), JobsError> {
-    if auth::authorized(headers, &state.token) {
-        Ok(())
-    } else {
-        Err(JobsError::Unauthorized)
+    if !auth::authorized(headers, &state.token) {
+        return Err(JobsError::Unauthorized);
     }
+    if let Some(limit) = &state.publish_limit {
+        limit
+            .check(state.token.clone())
+            .map_err(|wait| JobsError::RateLimited {
+                retry_after: crate::api::request::retry_secs(wait),
+            })?;
+    }
+    Ok(())
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, JobsError> {

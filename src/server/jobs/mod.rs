@@ -40,6 +40,9 @@ pub enum JobsError {
     Conflict(String),
     /// 503: the event store is unavailable or the server is shutting down.
     Unavailable(PublishError),
+    /// 429: this token is over `--publish-rate` (job reports are publishes); retry after
+    /// `retry_after` seconds.
+    RateLimited { retry_after: u64 },
 }
 
 impl JobsError {
@@ -50,6 +53,7 @@ impl JobsError {
             JobsError::Invalid(_) => 400,
             JobsError::Conflict(_) => 409,
             JobsError::Unavailable(_) => 503,
+            JobsError::RateLimited { .. } => 429,
         }
     }
 
@@ -64,6 +68,10 @@ impl JobsError {
             JobsError::Invalid(m) => ("invalid", m.clone()),
             JobsError::Conflict(m) => ("conflict", m.clone()),
             JobsError::Unavailable(e) => ("unavailable", e.to_string()),
+            JobsError::RateLimited { retry_after } => (
+                "rate_limited",
+                format!("this token is publishing faster than allowed; retry in {retry_after} s"),
+            ),
         }
     }
 }

@@ -17,6 +17,8 @@ use tokio_util::sync::CancellationToken;
 use super::JobsError;
 use crate::event::{BuiltIn, EventId, Job, Payload};
 use crate::hub::{Replay, Subscription};
+use crate::server::client::ClientAddr;
+use crate::server::subscribers::StreamPermit;
 use crate::server::AppState;
 use crate::sse::frame;
 
@@ -62,9 +64,15 @@ fn job_frame(id: EventId, job: &Job) -> Bytes {
 /// state and `done` at once.
 pub async fn events(
     State(state): State<AppState>,
+    client: ClientAddr,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, JobsError> {
+    // A stream like `/api/events`: the same limits, checked first.
+    let permit = match state.streams.acquire(client) {
+        Ok(p) => p,
+        Err(refused) => return Ok(axum::response::IntoResponse::into_response(refused)),
+    };
     let since = match headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -114,7 +122,7 @@ pub async fn events(
         }
     };
     let heartbeat = Duration::from_secs(state.config.heartbeat_secs);
-    let stream = job_stream(id, head, live, heartbeat, state.shutdown.clone());
+    let stream = job_stream(id, head, live, heartbeat, state.shutdown.clone(), permit);
     let mut res = Response::new(Body::from_stream(stream));
     let h = res.headers_mut();
     h.insert(
@@ -148,6 +156,7 @@ fn job_stream(
     live: Option<Subscription>,
     heartbeat: Duration,
     shutdown: CancellationToken,
+    permit: StreamPermit,
 ) -> impl futures::Stream<Item = Result<Bytes, Infallible>> {
     struct S {
         id: String,
@@ -155,6 +164,7 @@ fn job_stream(
         live: Option<Subscription>,
         ticker: tokio::time::Interval,
         shutdown: CancellationToken,
+        _permit: StreamPermit,
     }
     let mut ticker = interval_at(Instant::now() + heartbeat, heartbeat);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -164,6 +174,7 @@ fn job_stream(
         live,
         ticker,
         shutdown,
+        _permit: permit,
     };
     futures::stream::unfold(s, |mut s| async move {
         if let Some(b) = s.head.next() {
