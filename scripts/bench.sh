@@ -151,8 +151,8 @@ if [[ -z "${PULSE_BIN:-}" ]]; then
     say "cargo-leptos is missing: run cargo make setup (or set PULSE_BIN to a release binary)"
     exit 1
   fi
-  say "building Pulse: cargo leptos build --release"
-  cargo leptos build --release
+  say "building Pulse: cargo leptos build --release --precompress"
+  cargo leptos build --release --precompress
   PULSE_BIN="$TARGET/release/pulse"
 fi
 # The bundle beside the binary: …/target/release/pulse → …/target/site.

@@ -34,7 +34,7 @@ if [[ "${1:-}" != "e2e" ]]; then
   step "clippy (browser)" cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
   step "cargo test" cargo test --features ssr
 fi
-step "release build" cargo leptos build --release
+step "release build" cargo leptos build --release --precompress
 # Playwright starts target/release/pulse itself (see end2end/playwright.config.ts).
 step "playwright" bash -c 'cd end2end && npx playwright test'
 

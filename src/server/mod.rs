@@ -5,6 +5,7 @@
 //! listener and the shutdown signal as parameters so tests run the real thing on
 //! `127.0.0.1:0`.
 
+pub mod assets;
 pub mod auth;
 pub mod client;
 pub mod events;
@@ -163,7 +164,8 @@ pub fn router(state: AppState) -> Router {
         .merge(publish::router())
         .merge(topics::router())
         .merge(ops::router())
-        .merge(pages::router(&state))
+        .merge(assets::router(&state.leptos))
+        .merge(assets::compress_pages(pages::router(&state)))
         .layer(axum::middleware::from_fn_with_state(limits, guard::guard))
         .with_state(state)
 }
