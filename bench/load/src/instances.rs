@@ -131,11 +131,16 @@ async fn run_part(a: &Args, dir: &Path) -> Result<Json, String> {
     let outcome = parse_outcome(&text)?;
     let accepted_count = outcome.accepted.iter().filter(|&&x| x).count();
     let expected = (accepted_count * readers) as u64;
+    // Wait for every publish, not only the accepted ones: a publish answered 503 may still
+    // have been stored (its acknowledgement timed out) and be delivered, and counting it
+    // towards the accepted total would stop the wait while accepted events are in flight,
+    // which would then show as loss.
+    let every_publish = (outcome.accepted.len() * readers) as u64;
     wait_until(
         deadline,
         Some(Duration::from_millis(a.quiet_ms)),
         || sh.delivered.load(Relaxed),
-        || sh.delivered.load(Relaxed) >= expected,
+        || sh.delivered.load(Relaxed) >= every_publish,
     )
     .await;
     let cpu = cpu_seconds(a.pid, a.clk_tck)? - cpu0;
