@@ -44,6 +44,11 @@ pub enum ApiError {
     /// 503: the server is at its connection cap; this connection may only ask `/healthz` and
     /// `/metrics` (see `src/server/listen.rs`).
     OverCapacity,
+    /// 403: a server function called from another site's page (see `src/server/csrf.rs`);
+    /// names what the browser said (`Origin …` / `Sec-Fetch-Site …`).
+    CrossSite(String),
+    /// 415: a server function called with a body that is not URL-encoded; names the type sent.
+    UnsupportedEncoding(String),
 }
 
 /// Seconds a client refused for load (a full server, a stream limit) should wait: long enough
@@ -75,6 +80,8 @@ impl ApiError {
             }
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::CrossSite(_) => StatusCode::FORBIDDEN,
+            ApiError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 
@@ -142,6 +149,20 @@ impl ApiError {
                 "the server is at its connection limit and answers only /healthz and /metrics \
                  now; retry in 1 s"
                     .into(),
+            ),
+            ApiError::CrossSite(what) => (
+                "cross_site",
+                format!(
+                    "this action can only be sent from a page of this site ({what} is not \
+                     allowed); open the page on this site and try again"
+                ),
+            ),
+            ApiError::UnsupportedEncoding(media) => (
+                "unsupported_media_type",
+                format!(
+                    "send the arguments URL-encoded (Content-Type: \
+                     application/x-www-form-urlencoded), not {media}"
+                ),
             ),
         }
     }

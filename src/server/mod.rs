@@ -9,6 +9,7 @@ pub mod auth;
 pub mod client;
 pub mod events;
 pub mod guard;
+pub mod headers;
 pub mod jobs;
 pub mod limit;
 pub mod listen;
@@ -157,15 +158,15 @@ pub fn router(state: AppState) -> Router {
         max_body: state.config.max_body,
         body_timeout: Duration::from_millis(state.config.body_timeout_ms),
     };
-    Router::new()
+    let routes = Router::new()
         .merge(events::router())
         .merge(jobs::router())
         .merge(publish::router())
         .merge(topics::router())
         .merge(ops::router())
         .merge(pages::router(&state))
-        .layer(axum::middleware::from_fn_with_state(limits, guard::guard))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(limits, guard::guard));
+    headers::layer(routes).with_state(state)
 }
 
 /// What the serve loop and the stream limits are sized by: the connection cap, the stream
