@@ -13,6 +13,8 @@ use crate::hub::PublishError;
 pub enum ApiError {
     /// 401: no `Authorization: Bearer` header, or the wrong token.
     Unauthorized,
+    /// 403: the token is valid but not for this topic (`--tokens-file` patterns).
+    TopicNotAllowed { token: String, topic: String },
     /// 422: the topic in the path is not a valid topic name.
     BadTopic(TopicError),
     /// 400: the `topics` list of a subscription is empty, too long or has a bad name.
@@ -80,7 +82,7 @@ impl ApiError {
             }
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            ApiError::CrossSite(_) => StatusCode::FORBIDDEN,
+            ApiError::CrossSite(_) | ApiError::TopicNotAllowed { .. } => StatusCode::FORBIDDEN,
             ApiError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
@@ -100,6 +102,13 @@ impl ApiError {
             ApiError::Unauthorized => (
                 "unauthorized",
                 "send the publish token as `Authorization: Bearer <token>`".into(),
+            ),
+            ApiError::TopicNotAllowed { token, topic } => (
+                "forbidden_topic",
+                format!(
+                    "the token {token:?} may not publish on `{topic}`; use a token whose topic \
+                     patterns include it (see --tokens-file)"
+                ),
             ),
             ApiError::BadTopic(e) => ("bad_topic", e.to_string()),
             ApiError::BadTopicList(d) => ("bad_topics", d.clone()),

@@ -301,3 +301,358 @@ async fn a_no_js_form_is_redirected_only_within_this_site() {
     }
     server.stop().await.unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// CORS
+// ---------------------------------------------------------------------------------------------
+
+/// A preflight from `origin` for a `GET` of `path` that resumes with `Last-Event-ID`.
+async fn preflight(server: &TestServer, path: &str, origin: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, server.url(path))
+        .header("origin", origin)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "last-event-id")
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn get_from(server: &TestServer, path: &str, origin: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(server.url(path))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap()
+}
+
+const READ_PATHS: [&str; 3] = [
+    "/api/events?topics=feed",
+    "/api/topics/feed/snapshot",
+    "/api/jobs",
+];
+
+#[tokio::test]
+async fn cors_answers_only_allowlisted_origins_and_never_with_credentials() {
+    let allowed = "https://dash.example";
+    let server = TestServer::start(&["--cors-origin", "https://dash.example,https://b.example"]).await;
+    server.publish("feed", r#"{"author":"ann","text":"hi"}"#).await;
+    for path in READ_PATHS {
+        let res = preflight(&server, path, allowed).await;
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+        let h = res.headers();
+        assert_eq!(h["access-control-allow-origin"], allowed, "{path}");
+        let methods = h["access-control-allow-methods"].to_str().unwrap();
+        assert!(methods.contains("GET") && !methods.contains("POST"), "{path}: {methods}");
+        let headers = h["access-control-allow-headers"].to_str().unwrap();
+        assert!(headers.contains("last-event-id"), "{path}: {headers}");
+        assert!(h.get("access-control-allow-credentials").is_none(), "{path}");
+
+        let res = preflight(&server, path, "https://evil.example").await;
+        assert!(
+            res.headers().get("access-control-allow-origin").is_none(),
+            "{path}: a foreign origin was allowed"
+        );
+    }
+    // The actual reads: the allowed origin gets its own origin back, a foreign one nothing.
+    let res = get_from(&server, "/api/topics/feed/snapshot", allowed).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["access-control-allow-origin"], allowed);
+    assert!(res.headers().get("access-control-allow-credentials").is_none());
+    let res = get_from(&server, "/api/topics/feed/snapshot", "https://evil.example").await;
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    // Publishing is not readable cross-origin: its preflight is refused.
+    let res = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, server.url("/api/topics/feed/events"))
+        .header("origin", allowed)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization,content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    server.stop().await.unwrap();
+
+    // Without --cors-origin: same-origin only, for every origin.
+    let server = TestServer::start(&[]).await;
+    for path in READ_PATHS {
+        let res = preflight(&server, path, allowed).await;
+        assert!(
+            res.headers().get("access-control-allow-origin").is_none(),
+            "{path}: CORS without --cors-origin"
+        );
+    }
+    let res = get_from(&server, "/api/topics/feed/snapshot", allowed).await;
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wildcard_or_a_path_is_no_cors_origin() {
+    for bad in ["*", "https://dash.example/app", "dash.example"] {
+        let server = TestServer::start(&["--cors-origin", bad]).await;
+        let err = server.join().await.expect_err("started with a bad --cors-origin");
+        assert_eq!(err.exit_code(), 2, "{bad}");
+        assert!(err.to_string().contains("--cors-origin"), "{bad}: {err}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in guessing from many addresses
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_hundred_addresses_cannot_make_five_hundred_guesses() {
+    // Behind a trusted proxy every X-Forwarded-For is a different client: each of 100 stays
+    // within its own per-address limit (a burst of 5).
+    let server = TestServer::start(&[
+        "--scorekeeper-password",
+        PASSWORD,
+        "--trusted-proxy",
+        "127.0.0.1",
+    ])
+    .await;
+    let started = std::time::Instant::now();
+    let (mut wrong, mut refused, mut other) = (0, 0, Vec::new());
+    for guess in 0..500 {
+        let addr = format!("198.51.100.{}", guess % 100 + 1);
+        let res = call(
+            &server,
+            "sign_in",
+            &[("x-forwarded-for", addr.as_str())],
+            FORM,
+            &[("secret", &format!("guess-{guess}"))],
+        )
+        .await;
+        let status = res.status().as_u16();
+        let body = res.text().await.unwrap();
+        match status {
+            401 if body == r#""WrongSecret""# => wrong += 1,
+            429 if body.contains("TooManyAttempts") => refused += 1,
+            _ => other.push((status, body)),
+        }
+    }
+    let elapsed = started.elapsed();
+    assert!(other.is_empty(), "unexpected answers: {other:?}");
+    assert!(
+        wrong <= 25,
+        "{wrong} guesses were checked in {elapsed:?} (at most ~20 before the lock)"
+    );
+    assert_eq!(wrong + refused, 500);
+    // While locked, even the right password waits: the answer says how long. (One more wrong
+    // guess first, so a lock is on even if the last one just ran out.)
+    call(
+        &server,
+        "sign_in",
+        &[("x-forwarded-for", "203.0.113.50")],
+        FORM,
+        &[("secret", "one-more-guess")],
+    )
+    .await;
+    let res = call(
+        &server,
+        "sign_in",
+        &[("x-forwarded-for", "203.0.113.50")],
+        FORM,
+        &[("secret", PASSWORD)],
+    )
+    .await;
+    assert_eq!(res.status(), 429);
+    let body: serde_json::Value = res.json().await.unwrap();
+    let wait = body["TooManyAttempts"]["retry_after_secs"].as_u64().unwrap();
+    assert!((1..=300).contains(&wait), "{body}");
+    server.stop().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors: no internals to clients; start-up errors name the component
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn malformed_server_function_arguments_get_400_with_no_internals() {
+    let server = TestServer::start(&[]).await;
+    let dir = server.dir.to_str().unwrap().to_owned();
+    let before = reqwest::get(server.url("/api/topics/feed/snapshot"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (name, form) in [
+        ("create_post", "author=ann"),
+        ("update_game", "game=g1"),
+        ("older_posts", "before=not-a-number"),
+        ("sign_in", ""),
+    ] {
+        let res = reqwest::Client::new()
+            .post(server.url(&format!("/api/fn/{name}")))
+            .header("content-type", FORM)
+            .body(form)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let body = res.text().await.unwrap();
+        assert_eq!(status, 400, "{name} {form:?}: {body}");
+        assert!(body.contains("Request"), "{name} {form:?}: {body}");
+        assert!(!body.contains(&dir), "{name}: the data dir in {body}");
+    }
+    let after = reqwest::get(server.url("/api/topics/feed/snapshot"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_storage_fault_reaches_clients_without_server_paths() {
+    let server = TestServer::start(&["--scorekeeper-password", PASSWORD]).await;
+    let dir = server.dir.to_str().unwrap().to_owned();
+    // The exports directory cannot be created: a file is in its place.
+    std::fs::write(server.dir.join("exports"), b"not a directory").unwrap();
+    let res = call(&server, "sign_in", &[], FORM, &[("secret", PASSWORD)]).await;
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let res = call(
+        &server,
+        "start_export",
+        &[("cookie", session.as_str())],
+        FORM,
+        &[("topics", "feed"), ("format", "ndjson")],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let jobs = loop {
+        let jobs = reqwest::get(server.url("/api/jobs"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if jobs.contains(r#""status":"failed""#) {
+            break jobs;
+        }
+        assert!(std::time::Instant::now() < deadline, "the export did not fail: {jobs}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(jobs.contains("see the server log"), "{jobs}");
+    let page = reqwest::get(server.url("/jobs")).await.unwrap().text().await.unwrap();
+    for (what, body) in [("/api/jobs", &jobs), ("/jobs", &page)] {
+        assert!(!body.contains(&dir), "{what} shows the data dir: {body}");
+        assert!(!body.contains("os error"), "{what} shows an OS error: {body}");
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn start_up_errors_name_the_component_that_failed() {
+    for (file, component) in [
+        ("posts.db", "posts table"),
+        ("jobs.db", "jobs table"),
+        ("events.db", "event log"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the database file should be.
+        std::fs::create_dir(dir.path().join(file)).unwrap();
+        let server = TestServer::start_in(dir.path(), &[]).await;
+        let err = server.join().await.expect_err("started without its database");
+        assert_eq!(err.exit_code(), 3, "{file}: {err}");
+        assert!(
+            err.to_string().starts_with(&format!("{component}: ")),
+            "{file}: {err}"
+        );
+        assert!(err.to_string().contains(file), "{file}: {err}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Named publish tokens
+// ---------------------------------------------------------------------------------------------
+
+async fn publish_with(server: &TestServer, token: &str, topic: &str) -> (u16, serde_json::Value) {
+    let res = reqwest::Client::new()
+        .post(server.url(&format!("/api/topics/{topic}/events")))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(r#"{"celsius":21.5}"#)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn named_tokens_are_limited_to_their_topics_and_revoked_by_the_file() {
+    const SENSORS: &str = "sensors-token-0123456789";
+    const CI: &str = "ci-token-0123456789abcd";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens");
+    std::fs::write(
+        &file,
+        format!("# name token topics\nsensors {SENSORS} sensors.*\nci {CI}\n"),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let args = ["--tokens-file", file.to_str().unwrap()];
+    let server = TestServer::start_in(&data, &args).await;
+    let (status, body) = publish_with(&server, SENSORS, "sensors.kitchen").await;
+    assert_eq!(status, 202, "{body}");
+    let (status, body) = publish_with(&server, SENSORS, "stocks-like").await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"], "forbidden_topic");
+    assert!(body["detail"].as_str().unwrap().contains("sensors"), "{body}");
+    let (status, _) = publish_with(&server, CI, "anything").await;
+    assert_eq!(status, 202);
+    // The main token still works beside the named ones.
+    let (status, _) = publish_with(&server, common::TOKEN, "anything").await;
+    assert_eq!(status, 202);
+    // Reporting jobs needs a token whose patterns include `jobs`.
+    let res = reqwest::Client::new()
+        .post(server.url("/api/jobs"))
+        .bearer_auth(SENSORS)
+        .json(&serde_json::json!({"name": "calibrate"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let before = reqwest::get(server.url("/api/topics/anything/snapshot"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    server.stop().await.unwrap();
+
+    // Revoke `ci` by deleting its line, then restart.
+    std::fs::write(&file, format!("sensors {SENSORS} sensors.*\n")).unwrap();
+    let server = TestServer::start_in(&data, &args).await;
+    let (status, body) = publish_with(&server, CI, "anything").await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "unauthorized");
+    let after = reqwest::get(server.url("/api/topics/anything/snapshot"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(before, after, "a revoked token's publish changed the topic");
+    let (status, _) = publish_with(&server, SENSORS, "sensors.hall").await;
+    assert_eq!(status, 202);
+    server.stop().await.unwrap();
+
+    // A bad file stops the start, naming the line.
+    std::fs::write(&file, "short tooshort\n").unwrap();
+    let err = TestServer::start_in(&data, &args)
+        .await
+        .join()
+        .await
+        .expect_err("started with a bad tokens file");
+    assert_eq!(err.exit_code(), 4);
+    assert!(err.to_string().contains("line 1"), "{err}");
+}
