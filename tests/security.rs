@@ -36,7 +36,10 @@ fn csp_nonce(csp: &str) -> String {
 async fn pages_carry_security_headers_and_every_script_the_pages_nonce() {
     let server = TestServer::start(&[]).await;
     server
-        .publish("feed", r#"{"author":"ann","text":"</script><script>alert(1)</script>"}"#)
+        .publish(
+            "feed",
+            r#"{"author":"ann","text":"</script><script>alert(1)</script>"}"#,
+        )
         .await;
     for path in ["/", "/stocks", "/feed", "/no-such-page"] {
         let mut nonces = Vec::new();
@@ -61,7 +64,10 @@ async fn pages_carry_security_headers_and_every_script_the_pages_nonce() {
                 "object-src 'none'",
                 "base-uri 'none'",
             ] {
-                assert!(csp.contains(directive), "{path}: {directive} missing in {csp}");
+                assert!(
+                    csp.contains(directive),
+                    "{path}: {directive} missing in {csp}"
+                );
             }
             let nonce = csp_nonce(&csp);
             assert!(nonce.len() >= 22, "{path}: a short nonce {nonce:?}");
@@ -87,7 +93,10 @@ async fn pages_carry_security_headers_and_every_script_the_pages_nonce() {
             );
             nonces.push(nonce);
         }
-        assert_ne!(nonces[0], nonces[1], "{path}: the nonce must differ per request");
+        assert_ne!(
+            nonces[0], nonces[1],
+            "{path}: the nonce must differ per request"
+        );
     }
     // Everything else: nosniff, and a policy that loads and frames nothing.
     for path in ["/healthz", "/api/topics/feed/snapshot"] {
@@ -95,8 +104,7 @@ async fn pages_carry_security_headers_and_every_script_the_pages_nonce() {
         let h = res.headers();
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(
-            h["content-security-policy"],
-            "default-src 'none'; frame-ancestors 'none'",
+            h["content-security-policy"], "default-src 'none'; frame-ancestors 'none'",
             "{path}"
         );
     }
@@ -140,7 +148,12 @@ async fn call(
 /// signed in.
 async fn observable(server: &TestServer, session: &str) -> (String, String, String, String) {
     let get = |path: &'static str| async move {
-        reqwest::get(server.url(path)).await.unwrap().text().await.unwrap()
+        reqwest::get(server.url(path))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     };
     let status = call(server, "operator_status", &[("cookie", session)], FORM, &[])
         .await
@@ -174,7 +187,10 @@ async fn every_state_changing_server_function_refuses_cross_site_calls() {
     let res = call(
         &server,
         "start_export",
-        &[("origin", own_origin.as_str()), ("cookie", session.as_str())],
+        &[
+            ("origin", own_origin.as_str()),
+            ("cookie", session.as_str()),
+        ],
         FORM,
         &[("topics", "scores"), ("format", "ndjson")],
     )
@@ -183,13 +199,23 @@ async fn every_state_changing_server_function_refuses_cross_site_calls() {
     let job: String = res.json().await.unwrap();
     // Let the export finish, so the jobs list is settled before the attacks.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !observable(&server, &session).await.2.contains(r#""status":"completed""#) {
-        assert!(std::time::Instant::now() < deadline, "the export did not finish");
+    while !observable(&server, &session)
+        .await
+        .2
+        .contains(r#""status":"completed""#)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the export did not finish"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 
     let calls: [(&str, Vec<(&str, &str)>); 8] = [
-        ("create_post", vec![("author", "victim"), ("text", "forged post")]),
+        (
+            "create_post",
+            vec![("author", "victim"), ("text", "forged post")],
+        ),
         (
             "update_game",
             vec![
@@ -202,7 +228,10 @@ async fn every_state_changing_server_function_refuses_cross_site_calls() {
         ),
         ("sign_in", vec![("secret", PASSWORD)]),
         ("sign_out", vec![]),
-        ("start_export", vec![("topics", "scores"), ("format", "csv")]),
+        (
+            "start_export",
+            vec![("topics", "scores"), ("format", "csv")],
+        ),
         ("start_compact", vec![]),
         ("cancel_job", vec![("id", job.as_str())]),
         ("retry_job", vec![("id", job.as_str())]),
@@ -210,7 +239,12 @@ async fn every_state_changing_server_function_refuses_cross_site_calls() {
     let before = observable(&server, &session).await;
     assert_eq!(before.3, "true");
     let attacks: [(&str, Vec<(&str, &str)>, &str, &str); 5] = [
-        ("a foreign Origin", vec![("origin", "https://evil.example")], FORM, "cross_site"),
+        (
+            "a foreign Origin",
+            vec![("origin", "https://evil.example")],
+            FORM,
+            "cross_site",
+        ),
         ("Origin null", vec![("origin", "null")], FORM, "cross_site"),
         (
             "Sec-Fetch-Site cross-site",
@@ -262,7 +296,10 @@ async fn every_state_changing_server_function_refuses_cross_site_calls() {
     let res = call(
         &server,
         "update_game",
-        &[("sec-fetch-site", "same-origin"), ("cookie", session.as_str())],
+        &[
+            ("sec-fetch-site", "same-origin"),
+            ("cookie", session.as_str()),
+        ],
         FORM,
         &calls[1].1,
     )
@@ -336,18 +373,27 @@ const READ_PATHS: [&str; 3] = [
 #[tokio::test]
 async fn cors_answers_only_allowlisted_origins_and_never_with_credentials() {
     let allowed = "https://dash.example";
-    let server = TestServer::start(&["--cors-origin", "https://dash.example,https://b.example"]).await;
-    server.publish("feed", r#"{"author":"ann","text":"hi"}"#).await;
+    let server =
+        TestServer::start(&["--cors-origin", "https://dash.example,https://b.example"]).await;
+    server
+        .publish("feed", r#"{"author":"ann","text":"hi"}"#)
+        .await;
     for path in READ_PATHS {
         let res = preflight(&server, path, allowed).await;
         assert!(res.status().is_success(), "{path}: {}", res.status());
         let h = res.headers();
         assert_eq!(h["access-control-allow-origin"], allowed, "{path}");
         let methods = h["access-control-allow-methods"].to_str().unwrap();
-        assert!(methods.contains("GET") && !methods.contains("POST"), "{path}: {methods}");
+        assert!(
+            methods.contains("GET") && !methods.contains("POST"),
+            "{path}: {methods}"
+        );
         let headers = h["access-control-allow-headers"].to_str().unwrap();
         assert!(headers.contains("last-event-id"), "{path}: {headers}");
-        assert!(h.get("access-control-allow-credentials").is_none(), "{path}");
+        assert!(
+            h.get("access-control-allow-credentials").is_none(),
+            "{path}"
+        );
 
         let res = preflight(&server, path, "https://evil.example").await;
         assert!(
@@ -359,15 +405,24 @@ async fn cors_answers_only_allowlisted_origins_and_never_with_credentials() {
     let res = get_from(&server, "/api/topics/feed/snapshot", allowed).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["access-control-allow-origin"], allowed);
-    assert!(res.headers().get("access-control-allow-credentials").is_none());
+    assert!(res
+        .headers()
+        .get("access-control-allow-credentials")
+        .is_none());
     let res = get_from(&server, "/api/topics/feed/snapshot", "https://evil.example").await;
     assert!(res.headers().get("access-control-allow-origin").is_none());
     // Publishing is not readable cross-origin: its preflight is refused.
     let res = reqwest::Client::new()
-        .request(reqwest::Method::OPTIONS, server.url("/api/topics/feed/events"))
+        .request(
+            reqwest::Method::OPTIONS,
+            server.url("/api/topics/feed/events"),
+        )
         .header("origin", allowed)
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization,content-type")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
         .send()
         .await
         .unwrap();
@@ -392,7 +447,10 @@ async fn cors_answers_only_allowlisted_origins_and_never_with_credentials() {
 async fn a_wildcard_or_a_path_is_no_cors_origin() {
     for bad in ["*", "https://dash.example/app", "dash.example"] {
         let server = TestServer::start(&["--cors-origin", bad]).await;
-        let err = server.join().await.expect_err("started with a bad --cors-origin");
+        let err = server
+            .join()
+            .await
+            .expect_err("started with a bad --cors-origin");
         assert_eq!(err.exit_code(), 2, "{bad}");
         assert!(err.to_string().contains("--cors-origin"), "{bad}: {err}");
     }
@@ -460,7 +518,9 @@ async fn a_hundred_addresses_cannot_make_five_hundred_guesses() {
     .await;
     assert_eq!(res.status(), 429);
     let body: serde_json::Value = res.json().await.unwrap();
-    let wait = body["TooManyAttempts"]["retry_after_secs"].as_u64().unwrap();
+    let wait = body["TooManyAttempts"]["retry_after_secs"]
+        .as_u64()
+        .unwrap();
     assert!((1..=300).contains(&wait), "{body}");
     server.stop().await.unwrap();
 }
@@ -537,14 +597,25 @@ async fn a_storage_fault_reaches_clients_without_server_paths() {
         if jobs.contains(r#""status":"failed""#) {
             break jobs;
         }
-        assert!(std::time::Instant::now() < deadline, "the export did not fail: {jobs}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the export did not fail: {jobs}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert!(jobs.contains("see the server log"), "{jobs}");
-    let page = reqwest::get(server.url("/jobs")).await.unwrap().text().await.unwrap();
+    let page = reqwest::get(server.url("/jobs"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for (what, body) in [("/api/jobs", &jobs), ("/jobs", &page)] {
         assert!(!body.contains(&dir), "{what} shows the data dir: {body}");
-        assert!(!body.contains("os error"), "{what} shows an OS error: {body}");
+        assert!(
+            !body.contains("os error"),
+            "{what} shows an OS error: {body}"
+        );
     }
     server.stop().await.unwrap();
 }
@@ -560,7 +631,10 @@ async fn start_up_errors_name_the_component_that_failed() {
         // A directory where the database file should be.
         std::fs::create_dir(dir.path().join(file)).unwrap();
         let server = TestServer::start_in(dir.path(), &[]).await;
-        let err = server.join().await.expect_err("started without its database");
+        let err = server
+            .join()
+            .await
+            .expect_err("started without its database");
         assert_eq!(err.exit_code(), 3, "{file}: {err}");
         assert!(
             err.to_string().starts_with(&format!("{component}: ")),
@@ -606,7 +680,10 @@ async fn named_tokens_are_limited_to_their_topics_and_revoked_by_the_file() {
     let (status, body) = publish_with(&server, SENSORS, "stocks-like").await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"], "forbidden_topic");
-    assert!(body["detail"].as_str().unwrap().contains("sensors"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("sensors"),
+        "{body}"
+    );
     let (status, _) = publish_with(&server, CI, "anything").await;
     assert_eq!(status, 202);
     // The main token still works beside the named ones.

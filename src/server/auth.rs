@@ -227,8 +227,8 @@ pub fn resolve_tokens(config: &Config, main: &str) -> Result<Tokens, String> {
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("--tokens-file {}: {e}", path.display()))?;
-    let tokens = Tokens::parse(main, &text)
-        .map_err(|e| format!("--tokens-file {}: {e}", path.display()))?;
+    let tokens =
+        Tokens::parse(main, &text).map_err(|e| format!("--tokens-file {}: {e}", path.display()))?;
     tracing::info!(
         "publish tokens: {} (from {})",
         tokens.names().join(", "),
@@ -273,7 +273,10 @@ mod tests {
         assert!(!s.allows("stocks") && !s.allows("alerts2"));
         let ci = t.identify(&auth("ci-token-0123456789ab")).unwrap();
         assert!(ci.allows("stocks"));
-        assert_eq!(&*t.identify(&auth("main-token-0123456789")).unwrap().name, "main");
+        assert_eq!(
+            &*t.identify(&auth("main-token-0123456789")).unwrap().name,
+            "main"
+        );
         assert!(t.identify(&auth("sensor-token-012345678")).is_none());
         assert!(t.identify(&HeaderMap::new()).is_none());
     }
@@ -283,10 +286,19 @@ mod tests {
         let main = "main-token-0123456789";
         for (file, says) in [
             ("a short", "line 1: the token of \"a\" is shorter"),
-            ("a tok-0123456789abcdef\na tok-0123456789abcdeX", "line 2: the name \"a\""),
-            ("a tok-0123456789abcdef\nb tok-0123456789abcdef", "line 2: the token of \"b\" is not"),
+            (
+                "a tok-0123456789abcdef\na tok-0123456789abcdeX",
+                "line 2: the name \"a\"",
+            ),
+            (
+                "a tok-0123456789abcdef\nb tok-0123456789abcdef",
+                "line 2: the token of \"b\" is not",
+            ),
             ("main tok-0123456789abcdef", "line 1: the name \"main\""),
-            ("a tok-0123456789abcdef Stocks", "line 1: \"Stocks\" is not a topic pattern"),
+            (
+                "a tok-0123456789abcdef Stocks",
+                "line 1: \"Stocks\" is not a topic pattern",
+            ),
             ("lonely", "line 1: write"),
         ] {
             let err = Tokens::parse(main, file).unwrap_err();

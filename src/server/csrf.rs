@@ -41,8 +41,10 @@ impl TrustedOrigins {
         let mut out = Vec::new();
         for v in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
             let v = v.trim_end_matches('/');
+            let rest = v.split_once("://").map_or("", |(_, rest)| rest);
             let ok = (v.starts_with("http://") || v.starts_with("https://"))
-                && host_of(v).is_some_and(|h| !h.is_empty() && !h.contains(['/', '*', '?', '#']));
+                && !rest.is_empty()
+                && !rest.contains(['/', '*', '?', '#', '@', ' ']);
             if !ok {
                 return Err(format!(
                     "--cors-origin {v:?} is not an origin: write scheme://host[:port], e.g. \
@@ -152,6 +154,14 @@ pub fn same_site_location(location: &str, own_host: Option<&str>) -> String {
     "/".to_owned()
 }
 
+/// `location` without an empty query (`/feed?`, left when server_fn strips its error fields).
+fn tidy(location: String) -> String {
+    match location.strip_suffix('?') {
+        Some(bare) if !bare.is_empty() => bare.to_owned(),
+        _ => location,
+    }
+}
+
 /// The request's own `host[:port]`: the URI's authority (HTTP/2), else `Host`.
 fn own_host(req: &Request) -> Option<String> {
     req.uri()
@@ -172,10 +182,7 @@ pub async fn guard(State(trusted): State<TrustedOrigins>, req: Request, next: Ne
     }
     let host = own_host(&req);
     if let Err(refused) = check(req.method(), req.headers(), host.as_deref(), &trusted) {
-        tracing::info!(
-            "server function {} refused: {refused:?}",
-            req.uri().path()
-        );
+        tracing::info!("server function {} refused: {refused:?}", req.uri().path());
         return match refused {
             Refused::CrossSite(what) => ApiError::CrossSite(what),
             Refused::Encoding(media) => ApiError::UnsupportedEncoding(media),
@@ -188,7 +195,7 @@ pub async fn guard(State(trusted): State<TrustedOrigins>, req: Request, next: Ne
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
     {
-        let narrowed = same_site_location(location, host.as_deref());
+        let narrowed = tidy(same_site_location(location, host.as_deref()));
         if narrowed != location {
             if let Ok(v) = HeaderValue::from_str(&narrowed) {
                 res.headers_mut().insert(header::LOCATION, v);
@@ -216,7 +223,10 @@ mod tests {
     fn browser_calls_from_this_site_pass_others_are_refused() {
         let post = Method::POST;
         let none = TrustedOrigins::default();
-        let form = ("content-type", "application/x-www-form-urlencoded; charset=UTF-8");
+        let form = (
+            "content-type",
+            "application/x-www-form-urlencoded; charset=UTF-8",
+        );
         let same = headers(&[("origin", "http://pulse.example:3000"), form]);
         assert_eq!(check(&post, &same, HOST, &none), Ok(()));
         let fetch = headers(&[("sec-fetch-site", "same-origin"), form]);
@@ -241,7 +251,11 @@ mod tests {
     #[test]
     fn only_url_encoded_bodies() {
         let none = TrustedOrigins::default();
-        for ct in ["text/plain", "multipart/form-data; boundary=x", "application/json"] {
+        for ct in [
+            "text/plain",
+            "multipart/form-data; boundary=x",
+            "application/json",
+        ] {
             let h = headers(&[("content-type", ct)]);
             assert!(matches!(
                 check(&Method::POST, &h, HOST, &none),

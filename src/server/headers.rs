@@ -31,7 +31,13 @@ impl CspNonce {
         use rand::RngCore;
         let mut bytes = [0u8; 16];
         rand::rng().fill_bytes(&mut bytes);
-        CspNonce(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>().into())
+        CspNonce(
+            bytes
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                .into(),
+        )
     }
 }
 

@@ -107,8 +107,7 @@ impl Backoff {
     /// Counts a failure at `now`; returns the lock it starts, if any.
     pub fn failed_at(&self, now: Instant) -> Option<Duration> {
         let mut s = self.lock();
-        if s
-            .last_failure
+        if s.last_failure
             .is_some_and(|last| now.duration_since(last) > self.quiet)
         {
             *s = BackoffState::default();
@@ -116,10 +115,7 @@ impl Backoff {
         s.failures = s.failures.saturating_add(1);
         s.last_failure = Some(now);
         let over = s.failures.checked_sub(self.free)?.checked_sub(1)?;
-        let wait = self
-            .base
-            .saturating_mul(1u32 << over.min(20))
-            .min(self.max);
+        let wait = self.base.saturating_mul(1u32 << over.min(20)).min(self.max);
         s.locked_until = Some(now + wait);
         Some(wait)
     }

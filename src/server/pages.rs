@@ -2,8 +2,8 @@
 //! the app as context (the shell also embeds it for hydration), with the request's CSP nonce
 //! (see [`super::headers`]).
 
-use axum::Router;
 use axum::http::request::Parts;
+use axum::Router;
 use leptos::nonce::Nonce;
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
