@@ -168,6 +168,9 @@ async fn observable(server: &TestServer, session: &str) -> (String, String, Stri
     )
 }
 
+/// A cross-site attempt: what it is, its headers, its content type, the error it must get.
+type Attack<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, &'a str);
+
 #[tokio::test]
 async fn every_state_changing_server_function_refuses_cross_site_calls() {
     let server = TestServer::start(&["--scorekeeper-password", PASSWORD]).await;
@@ -238,7 +241,7 @@ async fn every_state_changing_server_function_refuses_cross_site_calls() {
     ];
     let before = observable(&server, &session).await;
     assert_eq!(before.3, "true");
-    let attacks: [(&str, Vec<(&str, &str)>, &str, &str); 5] = [
+    let attacks: [Attack; 5] = [
         (
             "a foreign Origin",
             vec![("origin", "https://evil.example")],

@@ -58,7 +58,7 @@ impl TrustedOrigins {
 
     pub fn contains(&self, origin: &str) -> bool {
         let origin = origin.trim().to_ascii_lowercase();
-        self.0.iter().any(|o| *o == origin)
+        self.0.contains(&origin)
     }
 }
 
