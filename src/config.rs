@@ -177,6 +177,18 @@ pub struct Config {
     #[arg(long, env = "PULSE_TRUSTED_PROXY", value_delimiter = ',')]
     pub trusted_proxy: Vec<String>,
 
+    /// File of named publish tokens, one per line: `name token [topic-pattern ...]` (a pattern
+    /// is a topic, a prefix ending in `*`, or `*`; none = every topic). Revoke a token by
+    /// deleting its line and restarting. The main token stays valid beside them.
+    #[arg(long, env = "PULSE_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+
+    /// Origins (`scheme://host[:port]`, comma-separated) trusted besides this site: they may
+    /// read the stream and the read APIs from their pages (CORS, without credentials), and call
+    /// the server functions (the cross-site check). Unset: same-origin only. Never `*`.
+    #[arg(long, env = "PULSE_CORS_ORIGIN", value_delimiter = ',')]
+    pub cors_origin: Vec<String>,
+
     /// Publishes per second one token may make (429 beyond; 0 = no limit).
     #[arg(long, env = "PULSE_PUBLISH_RATE", default_value_t = 1000.0)]
     pub publish_rate: f64,

@@ -13,6 +13,8 @@ use crate::hub::PublishError;
 pub enum ApiError {
     /// 401: no `Authorization: Bearer` header, or the wrong token.
     Unauthorized,
+    /// 403: the token is valid but not for this topic (`--tokens-file` patterns).
+    TopicNotAllowed { token: String, topic: String },
     /// 422: the topic in the path is not a valid topic name.
     BadTopic(TopicError),
     /// 400: the `topics` list of a subscription is empty, too long or has a bad name.
@@ -44,6 +46,11 @@ pub enum ApiError {
     /// 503: the server is at its connection cap; this connection may only ask `/healthz` and
     /// `/metrics` (see `src/server/listen.rs`).
     OverCapacity,
+    /// 403: a server function called from another site's page (see `src/server/csrf.rs`);
+    /// names what the browser said (`Origin …` / `Sec-Fetch-Site …`).
+    CrossSite(String),
+    /// 415: a server function called with a body that is not URL-encoded; names the type sent.
+    UnsupportedEncoding(String),
 }
 
 /// Seconds a client refused for load (a full server, a stream limit) should wait: long enough
@@ -75,6 +82,8 @@ impl ApiError {
             }
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::CrossSite(_) | ApiError::TopicNotAllowed { .. } => StatusCode::FORBIDDEN,
+            ApiError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 
@@ -93,6 +102,13 @@ impl ApiError {
             ApiError::Unauthorized => (
                 "unauthorized",
                 "send the publish token as `Authorization: Bearer <token>`".into(),
+            ),
+            ApiError::TopicNotAllowed { token, topic } => (
+                "forbidden_topic",
+                format!(
+                    "the token {token:?} may not publish on `{topic}`; use a token whose topic \
+                     patterns include it (see --tokens-file)"
+                ),
             ),
             ApiError::BadTopic(e) => ("bad_topic", e.to_string()),
             ApiError::BadTopicList(d) => ("bad_topics", d.clone()),
@@ -142,6 +158,20 @@ impl ApiError {
                 "the server is at its connection limit and answers only /healthz and /metrics \
                  now; retry in 1 s"
                     .into(),
+            ),
+            ApiError::CrossSite(what) => (
+                "cross_site",
+                format!(
+                    "this action can only be sent from a page of this site ({what} is not \
+                     allowed); open the page on this site and try again"
+                ),
+            ),
+            ApiError::UnsupportedEncoding(media) => (
+                "unsupported_media_type",
+                format!(
+                    "send the arguments URL-encoded (Content-Type: \
+                     application/x-www-form-urlencoded), not {media}"
+                ),
             ),
         }
     }

@@ -26,7 +26,9 @@
 //! - [`storage`]: the local backend's SQLite event log, and tables derived from committed
 //!   events (the feed's posts, the jobs).
 //! - [`server`]: the serve loop (connection cap, timeouts, TLS with HTTP/2: `server::listen`),
-//!   the axum router and its per-request checks, the `/api/events` SSE handler,
+//!   the axum router and its per-request checks, browser security (security headers with a
+//!   per-request CSP nonce: `server::headers`; the cross-site check of the server functions:
+//!   `server::csrf`; CORS for the read APIs: `server::cors`), the `/api/events` SSE handler,
 //!   publish/snapshot/health/metrics, the jobs API, operator sessions, client addresses, stream
 //!   and rate limits, and the recorders of derived tables.
 //! - [`sources`]: built-in publishers (stocks and game simulators, the host sampler) and the

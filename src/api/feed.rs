@@ -59,6 +59,7 @@ impl FromServerFnError for FeedError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        super::request_failed(&value);
         FeedError::Request(value.to_string())
     }
 }

@@ -60,6 +60,7 @@ impl FromServerFnError for JobActionError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        super::request_failed(&value);
         JobActionError::Request(value.to_string())
     }
 }
@@ -102,7 +103,7 @@ mod ssr {
     impl From<JobsError> for JobActionError {
         fn from(e: JobsError) -> Self {
             match e {
-                JobsError::Unauthorized => JobActionError::NotSignedIn,
+                JobsError::Unauthorized | JobsError::Forbidden(_) => JobActionError::NotSignedIn,
                 JobsError::NotFound(id) => JobActionError::UnknownJob(id),
                 JobsError::Invalid(m) => JobActionError::Invalid(m),
                 JobsError::Conflict(m) => JobActionError::Conflict(m),

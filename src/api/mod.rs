@@ -16,3 +16,13 @@ pub mod scores;
 pub trait Refusal {
     fn status(&self) -> u16;
 }
+
+/// Called when a call fails before its body ran (`FromServerFnError`): on the server, arguments
+/// that did not decode are the caller's mistake, answered 400 instead of server_fn's 500. The
+/// message (which field, what was wrong) is the decoder's, with nothing about the server in it.
+pub fn request_failed(e: &leptos::server_fn::error::ServerFnErrorErr) {
+    #[cfg(feature = "ssr")]
+    request::mark_client_fault(e);
+    #[cfg(not(feature = "ssr"))]
+    let _ = e;
+}

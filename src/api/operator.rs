@@ -56,6 +56,7 @@ impl FromServerFnError for SignInError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        super::request_failed(&value);
         SignInError::Request(value.to_string())
     }
 }
@@ -93,6 +94,13 @@ mod ssr {
             .map_err(|w| SignInError::TooManyAttempts {
                 retry_after_secs: retry_secs(w),
             })?;
+        // Everyone's failures together: many addresses do not make many guesses.
+        state
+            .sign_in_failures
+            .check()
+            .map_err(|w| SignInError::TooManyAttempts {
+                retry_after_secs: retry_secs(w),
+            })?;
         let given = secret.trim().as_bytes();
         let by_token = constant_time_eq(given, state.token.as_bytes());
         let by_password = state
@@ -101,8 +109,15 @@ mod ssr {
             .as_deref()
             .is_some_and(|p| !p.is_empty() && constant_time_eq(given, p.as_bytes()));
         if !(by_token || by_password) {
+            if let Some(wait) = state.sign_in_failures.failed() {
+                tracing::warn!(
+                    "sign-in: many failed attempts from all addresses; sign-in locked for {} s",
+                    wait.as_secs()
+                );
+            }
             return Err(SignInError::WrongSecret);
         }
+        state.sign_in_failures.succeeded();
         let id = state.sessions.start().await.map_err(|_| {
             SignInError::Unavailable(
                 "sign-in cannot be recorded right now; try again shortly".into(),

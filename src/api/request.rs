@@ -68,3 +68,13 @@ pub fn answered<T, E: Refusal>(result: Result<T, E>) -> Result<T, E> {
 pub fn retry_secs(wait: Duration) -> u64 {
     wait.as_secs_f64().ceil().max(1.0) as u64
 }
+
+/// A 400 for a call whose arguments did not decode (missing field, wrong type, bad encoding).
+pub fn mark_client_fault(e: &leptos::server_fn::error::ServerFnErrorErr) {
+    use leptos::server_fn::error::ServerFnErrorErr as E;
+    if matches!(e, E::Args(_) | E::MissingArg(_) | E::Deserialization(_)) {
+        if let Some(res) = use_context::<ResponseOptions>() {
+            res.set_status(StatusCode::BAD_REQUEST);
+        }
+    }
+}

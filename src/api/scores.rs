@@ -60,6 +60,7 @@ impl FromServerFnError for ScoreError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        super::request_failed(&value);
         ScoreError::Request(value.to_string())
     }
 }

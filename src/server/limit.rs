@@ -57,9 +57,111 @@ impl<K: Hash + Eq> RateLimiter<K> {
     }
 }
 
+/// Failed attempts counted across every client, with a growing wait: the first `free`
+/// failures cost nothing more, then each further one locks the action for everyone for a wait
+/// that doubles (`base`, 2 × `base`, … up to `max`). A success, or `quiet` without a failure,
+/// starts the count again.
+///
+/// This is what stops a guesser with many addresses (a botnet, or forged addresses behind a
+/// trusted proxy) that each stay under the per-address limit. The price is that during an
+/// attack the real operator waits too; the wait is bounded by `max` and says how long.
+#[derive(Clone)]
+pub struct Backoff {
+    free: u32,
+    base: Duration,
+    max: Duration,
+    quiet: Duration,
+    state: Arc<Mutex<BackoffState>>,
+}
+
+#[derive(Default)]
+struct BackoffState {
+    failures: u32,
+    last_failure: Option<Instant>,
+    locked_until: Option<Instant>,
+}
+
+impl Backoff {
+    pub fn new(free: u32, base: Duration, max: Duration, quiet: Duration) -> Backoff {
+        Backoff {
+            free,
+            base,
+            max,
+            quiet,
+            state: Arc::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BackoffState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `Err(wait)` while locked.
+    pub fn check_at(&self, now: Instant) -> Result<(), Duration> {
+        match self.lock().locked_until {
+            Some(until) if until > now => Err(until - now),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failure at `now`; returns the lock it starts, if any.
+    pub fn failed_at(&self, now: Instant) -> Option<Duration> {
+        let mut s = self.lock();
+        if s.last_failure
+            .is_some_and(|last| now.duration_since(last) > self.quiet)
+        {
+            *s = BackoffState::default();
+        }
+        s.failures = s.failures.saturating_add(1);
+        s.last_failure = Some(now);
+        let over = s.failures.checked_sub(self.free)?.checked_sub(1)?;
+        let wait = self.base.saturating_mul(1u32 << over.min(20)).min(self.max);
+        s.locked_until = Some(now + wait);
+        Some(wait)
+    }
+
+    /// A success: the count starts again.
+    pub fn succeeded(&self) {
+        *self.lock() = BackoffState::default();
+    }
+
+    pub fn check(&self) -> Result<(), Duration> {
+        self.check_at(Instant::now())
+    }
+
+    pub fn failed(&self) -> Option<Duration> {
+        self.failed_at(Instant::now())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backoff_locks_everyone_after_free_failures_and_doubles() {
+        let s = Duration::from_secs(1);
+        let b = Backoff::new(3, s, 8 * s, 60 * s);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert!(b.check_at(t0).is_ok());
+            assert_eq!(b.failed_at(t0), None);
+        }
+        assert_eq!(b.failed_at(t0), Some(s), "the 4th failure locks for 1 s");
+        assert_eq!(b.check_at(t0), Err(s));
+        let t1 = t0 + s;
+        assert!(b.check_at(t1).is_ok());
+        assert_eq!(b.failed_at(t1), Some(2 * s));
+        assert_eq!(b.failed_at(t1 + 2 * s), Some(4 * s));
+        assert_eq!(b.failed_at(t1 + 6 * s), Some(8 * s));
+        assert_eq!(b.failed_at(t1 + 14 * s), Some(8 * s), "capped at max");
+        // A quiet minute forgets the failures.
+        let later = t1 + 14 * s + 61 * s;
+        assert!(b.check_at(later).is_ok());
+        assert_eq!(b.failed_at(later), None);
+        b.succeeded();
+        assert!(b.check_at(later).is_ok());
+    }
 
     #[test]
     fn burst_then_steady_rate_per_client() {

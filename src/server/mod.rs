@@ -8,8 +8,11 @@
 pub mod assets;
 pub mod auth;
 pub mod client;
+pub mod cors;
+pub mod csrf;
 pub mod events;
 pub mod guard;
+pub mod headers;
 pub mod jobs;
 pub mod limit;
 pub mod listen;
@@ -46,7 +49,10 @@ use crate::storage::{JobStore, OpenMode, PostStore, SqliteLog};
 pub struct AppState {
     pub leptos: LeptosOptions,
     pub hub: Hub,
+    /// The main publish token (also signs an operator in).
     pub token: Arc<str>,
+    /// Every publish token: the main one and `--tokens-file`'s named ones.
+    pub tokens: auth::Tokens,
     pub config: Arc<Config>,
     /// Cancelled when the server starts shutting down; open streams end on it.
     pub shutdown: CancellationToken,
@@ -77,12 +83,17 @@ pub struct AppState {
     pub post_limit: limit::RateLimiter,
     /// Scorekeeper sign-in attempts, per client address (slows password guessing).
     pub sign_in_limit: limit::RateLimiter,
-    /// Publishes per token (`--publish-rate`; `None`: no limit).
+    /// Failed sign-ins from all addresses together, with a doubling wait (stops guessing from
+    /// many addresses).
+    pub sign_in_failures: limit::Backoff,
+    /// Publishes per token, by its name (`--publish-rate`; `None`: no limit).
     pub publish_limit: Option<limit::RateLimiter<Arc<str>>>,
     /// Open streams, per client address and in all.
     pub streams: subscribers::StreamLimits,
     /// The serve loop's connection figures (for `/metrics`).
     pub connections: Arc<listen::ConnStats>,
+    /// `--cors-origin`: origins trusted besides this site's own (CORS and the cross-site check).
+    pub origins: csrf::TrustedOrigins,
 }
 
 /// Connections `--max-streams` leaves for pages and publishes by default (a quarter of the
@@ -92,6 +103,14 @@ const STREAM_MARGIN: usize = 64;
 /// Sign-in attempts per minute per address, after a burst of [`SIGN_IN_BURST`].
 const SIGN_IN_PER_MINUTE: f64 = 10.0;
 const SIGN_IN_BURST: u32 = 5;
+
+/// Failed sign-ins (from all addresses together) before each further one locks sign-in for a
+/// doubling wait, from [`SIGN_IN_LOCK_BASE`] up to [`SIGN_IN_LOCK_MAX`]; forgotten after
+/// [`SIGN_IN_QUIET`] without a failure.
+const SIGN_IN_FREE_FAILURES: u32 = 20;
+const SIGN_IN_LOCK_BASE: Duration = Duration::from_secs(1);
+const SIGN_IN_LOCK_MAX: Duration = Duration::from_secs(300);
+const SIGN_IN_QUIET: Duration = Duration::from_secs(15 * 60);
 
 impl AppState {
     /// The snapshot a page renders from: the hub's, with the feed's window filled from the posts
@@ -110,18 +129,27 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// Why the server could not start. Each message says what to do.
-#[derive(Debug)]
+/// Why the server could not start, naming the component that failed (the message goes to
+/// the operator's terminal and log, so it names the file too). Each message says what to do.
+#[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// The event log could not be opened (exit code 3).
-    Storage(LogError),
-    /// The posts table could not be opened or caught up (exit code 3).
+    /// The event log (`events.db`, or the ids file beside it) could not be opened (exit code 3).
+    #[error("event log: {0}")]
+    Storage(#[source] LogError),
+    /// The posts table (`posts.db`) could not be opened or caught up (exit code 3).
+    #[error("posts table: {0}")]
     Posts(String),
+    /// The jobs table (`jobs.db`) could not be opened or caught up (exit code 3).
+    #[error("jobs table: {0}")]
+    Jobs(String),
     /// Redis (`--redis-url`) could not be reached or read at start (exit code 5).
+    #[error("redis: {0}")]
     Redis(String),
     /// The publish token could not be read or created (exit code 4).
+    #[error("publish token: {0}")]
     Token(String),
     /// A flag has an unusable value (exit code 2).
+    #[error("configuration: {0}")]
     Config(String),
 }
 
@@ -129,26 +157,12 @@ impl StartError {
     pub fn exit_code(&self) -> u8 {
         match self {
             StartError::Config(_) => 2,
-            StartError::Storage(_) | StartError::Posts(_) => 3,
+            StartError::Storage(_) | StartError::Posts(_) | StartError::Jobs(_) => 3,
             StartError::Token(_) => 4,
             StartError::Redis(_) => 5,
         }
     }
 }
-
-impl std::fmt::Display for StartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StartError::Storage(e) => write!(f, "event log: {e}"),
-            StartError::Posts(e) => write!(f, "posts table: {e}"),
-            StartError::Redis(e) => write!(f, "redis: {e}"),
-            StartError::Token(e) => write!(f, "publish token: {e}"),
-            StartError::Config(e) => write!(f, "configuration: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for StartError {}
 
 /// All routes: pages, the stream, the publish API, snapshots, health and metrics, each request
 /// through [`guard`] first.
@@ -158,16 +172,27 @@ pub fn router(state: AppState) -> Router {
         max_body: state.config.max_body,
         body_timeout: Duration::from_millis(state.config.body_timeout_ms),
     };
-    Router::new()
+    // The stream and the read APIs, readable by `--cors-origin` pages.
+    let mut readable = Router::new()
         .merge(events::router())
         .merge(jobs::router())
+        .merge(topics::router());
+    if let Some(cors) = cors::layer(&state.origins) {
+        readable = readable.layer(cors);
+    }
+    let routes = Router::new()
+        .merge(readable)
         .merge(publish::router())
-        .merge(topics::router())
         .merge(ops::router())
         .merge(assets::router(&state.leptos))
         .merge(assets::compress_pages(pages::router(&state)))
         .layer(axum::middleware::from_fn_with_state(limits, guard::guard))
-        .with_state(state)
+        // Before the body is read: a cross-site call costs nothing.
+        .layer(axum::middleware::from_fn_with_state(
+            state.origins.clone(),
+            csrf::guard,
+        ));
+    headers::layer(routes).with_state(state)
 }
 
 /// What the serve loop and the stream limits are sized by: the connection cap, the stream
@@ -221,7 +246,7 @@ fn listen_setup(config: &Config) -> Result<(listen::ListenConfig, u64), StartErr
 fn derived_floor(posts: &PostStore, jobs: &JobStore) -> Result<EventId, StartError> {
     use crate::storage::Table;
     let posts = posts.mark().map_err(|e| StartError::Posts(e.to_string()))?;
-    let jobs = jobs.mark().map_err(|e| StartError::Posts(e.to_string()))?;
+    let jobs = jobs.mark().map_err(|e| StartError::Jobs(e.to_string()))?;
     Ok(posts.max(jobs))
 }
 
@@ -261,6 +286,7 @@ pub async fn serve(
         )));
     }
     let (listen_config, max_streams) = listen_setup(&config)?;
+    let origins = csrf::TrustedOrigins::parse(&config.cors_origin).map_err(StartError::Config)?;
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         StartError::Config(format!(
             "cannot create data directory {}: {e}",
@@ -268,6 +294,7 @@ pub async fn serve(
         ))
     })?;
     let token = auth::resolve_token(&config).map_err(StartError::Token)?;
+    let tokens = auth::resolve_tokens(&config, &token).map_err(StartError::Token)?;
     let hub_config = HubConfig {
         history: config.history as usize,
         queue: config.queue as usize,
@@ -279,7 +306,7 @@ pub async fn serve(
     let instance: Arc<str> = config.instance_name(port).into();
     let posts =
         PostStore::open(&config.posts_path()).map_err(|e| StartError::Posts(e.to_string()))?;
-    let jobs = JobStore::open(&config.jobs_path()).map_err(|e| StartError::Posts(e.to_string()))?;
+    let jobs = JobStore::open(&config.jobs_path()).map_err(|e| StartError::Jobs(e.to_string()))?;
     let redis = match config.redis_url.as_deref() {
         Some(url) => Some(
             RedisLink::connect(url)
@@ -327,12 +354,12 @@ pub async fn serve(
     }
     let (jobs_recorder, _) = recorder::Recorder::start(hub.clone(), jobs.clone(), cancel.clone())
         .await
-        .map_err(|e| StartError::Posts(e.to_string()))?;
+        .map_err(|e| StartError::Jobs(e.to_string()))?;
     let feed_seed = posts
         .page(None, FEED_WINDOW)
         .map_err(|e| StartError::Posts(e.to_string()))?;
     let jobs_seed = {
-        let mut all = jobs.all().map_err(|e| StartError::Posts(e.to_string()))?;
+        let mut all = jobs.all().map_err(|e| StartError::Jobs(e.to_string()))?;
         // Everything unfinished, and the newest finished ones (`all` is newest first).
         let mut finished = 0;
         all.retain(|j| {
@@ -380,6 +407,7 @@ pub async fn serve(
         leptos,
         hub: hub.clone(),
         token: token.into(),
+        tokens,
         shutdown: cancel.clone(),
         posts,
         recorder,
@@ -394,10 +422,17 @@ pub async fn serve(
         sessions,
         post_limit: limit::RateLimiter::new(config.feed_posts_per_minute, config.feed_burst),
         sign_in_limit: limit::RateLimiter::new(SIGN_IN_PER_MINUTE, SIGN_IN_BURST),
+        sign_in_failures: limit::Backoff::new(
+            SIGN_IN_FREE_FAILURES,
+            SIGN_IN_LOCK_BASE,
+            SIGN_IN_LOCK_MAX,
+            SIGN_IN_QUIET,
+        ),
         publish_limit: (publish_rate > 0.0)
             .then(|| limit::RateLimiter::new(publish_rate * 60.0, config.publish_burst)),
         streams: subscribers::StreamLimits::new(config.max_streams_per_client, max_streams),
         connections: Arc::default(),
+        origins,
         config: Arc::new(config),
     };
     let runner = crate::sources::jobs::Runner::new(state.clone(), state.runner.clone());

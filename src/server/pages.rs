@@ -1,17 +1,29 @@
 //! The Leptos pages: each request renders from one snapshot of the hub, taken once and given to
-//! the app as context (the shell also embeds it for hydration).
+//! the app as context (the shell also embeds it for hydration), with the request's CSP nonce
+//! (see [`super::headers`]).
 
+use axum::http::request::Parts;
 use axum::Router;
-use leptos::prelude::provide_context;
+use leptos::nonce::Nonce;
+use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
 
+use super::headers::CspNonce;
 use super::AppState;
 use crate::app::{shell, App};
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(App);
     let app_state = state.clone();
-    let context = move || provide_context(app_state.snapshot());
+    let context = move || {
+        provide_context(app_state.snapshot());
+        // Replaces the nonce leptos_axum drew with the one the CSP header will name.
+        if let Some(nonce) =
+            use_context::<Parts>().and_then(|p| p.extensions.get::<CspNonce>().cloned())
+        {
+            provide_context(Nonce::from_value(nonce.0));
+        }
+    };
     let options = state.leptos.clone();
     Router::new()
         .leptos_routes_with_context(state, routes, context.clone(), move || {

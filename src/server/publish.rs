@@ -2,7 +2,8 @@
 //!
 //! Checks run in this order, so the cheapest refusal comes first and nothing is stored unless
 //! all pass: body size and time (413/408, in [`super::guard`] before any route), token (401),
-//! the token's publish rate (429), topic name (422), JSON and schema (400).
+//! the token's publish rate (429), topic name (422), the token's topics (403), JSON and schema
+//! (400).
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -11,7 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
 
-use super::{auth, AppState};
+use super::AppState;
 use crate::error::ApiError;
 use crate::event::{validate_payload, BuiltIn, Topic};
 
@@ -25,18 +26,25 @@ async fn publish(
     headers: HeaderMap,
     body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
-    if !auth::authorized(&headers, &state.token) {
-        return Err(ApiError::Unauthorized);
-    }
+    let caller = state
+        .tokens
+        .identify(&headers)
+        .ok_or(ApiError::Unauthorized)?;
     if let Some(limit) = &state.publish_limit {
-        // Keyed by token, so each token (when there are several) has its own budget.
+        // Keyed by the token's name, so each token has its own budget.
         limit
-            .check(state.token.clone())
+            .check(caller.name.clone())
             .map_err(|wait| ApiError::PublishRateLimited {
                 retry_after: crate::api::request::retry_secs(wait),
             })?;
     }
     let topic = Topic::parse(&topic).map_err(ApiError::BadTopic)?;
+    if !caller.allows(topic.as_str()) {
+        return Err(ApiError::TopicNotAllowed {
+            token: caller.name.to_string(),
+            topic: topic.as_str().to_owned(),
+        });
+    }
     if topic.builtin() == Some(BuiltIn::Jobs) {
         // Job states are computed by the server from reports (rate, ETA, transitions).
         return Err(ApiError::BadTopicList(

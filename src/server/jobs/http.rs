@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 use super::{JobsError, NewExport};
 use crate::event::jobs::{JobKind, Report};
-use crate::event::JobStatus;
+use crate::event::{BuiltIn, JobStatus};
 use crate::server::{auth, session::Sessions, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -60,14 +60,27 @@ impl IntoResponse for JobsError {
     }
 }
 
+/// A token that may publish job states (its topic patterns, if any, include `jobs`).
+fn jobs_caller<'a>(
+    state: &'a AppState,
+    headers: &HeaderMap,
+) -> Result<&'a auth::Caller, JobsError> {
+    let caller = state
+        .tokens
+        .identify(headers)
+        .ok_or(JobsError::Unauthorized)?;
+    if !caller.allows(BuiltIn::Jobs.topic().as_str()) {
+        return Err(JobsError::Forbidden(caller.name.to_string()));
+    }
+    Ok(caller)
+}
+
 /// The token, and its publish rate: every call that takes a token publishes a job state.
 fn check_token(state: &AppState, headers: &HeaderMap) -> Result<(), JobsError> {
-    if !auth::authorized(headers, &state.token) {
-        return Err(JobsError::Unauthorized);
-    }
+    let caller = jobs_caller(state, headers)?;
     if let Some(limit) = &state.publish_limit {
         limit
-            .check(state.token.clone())
+            .check(caller.name.clone())
             .map_err(|wait| JobsError::RateLimited {
                 retry_after: crate::api::request::retry_secs(wait),
             })?;
@@ -185,7 +198,7 @@ async fn download(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, JobsError> {
-    if !auth::authorized(&headers, &state.token) && !operator(&state, &headers).await {
+    if jobs_caller(&state, &headers).is_err() && !operator(&state, &headers).await {
         return Err(JobsError::Unauthorized);
     }
     let job = super::find(&state, &id).await?;

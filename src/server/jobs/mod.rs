@@ -32,6 +32,8 @@ pub use http::router;
 pub enum JobsError {
     /// 401: no or wrong token (`Authorization: Bearer <token>`), or no operator session.
     Unauthorized,
+    /// 403: the token is valid but its topic patterns leave out `jobs` (names the token).
+    Forbidden(String),
     /// 404: no job with this id.
     NotFound(String),
     /// 400: the body is not valid JSON for this call, or a value is out of range.
@@ -49,6 +51,7 @@ impl JobsError {
     pub fn status(&self) -> u16 {
         match self {
             JobsError::Unauthorized => 401,
+            JobsError::Forbidden(_) => 403,
             JobsError::NotFound(_) => 404,
             JobsError::Invalid(_) => 400,
             JobsError::Conflict(_) => 409,
@@ -63,6 +66,13 @@ impl JobsError {
             JobsError::Unauthorized => (
                 "unauthorized",
                 "send the publish token as `Authorization: Bearer <token>`".to_owned(),
+            ),
+            JobsError::Forbidden(name) => (
+                "forbidden_topic",
+                format!(
+                    "the token {name:?} may not report jobs; use a token whose topic patterns \
+                     include `jobs` (see --tokens-file)"
+                ),
             ),
             JobsError::NotFound(id) => ("not_found", format!("no job with id {id:?}")),
             JobsError::Invalid(m) => ("invalid", m.clone()),
