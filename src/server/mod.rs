@@ -14,6 +14,8 @@ pub mod limit;
 pub mod listen;
 pub mod ops;
 pub mod pages;
+pub mod presence;
+pub mod presence_redis;
 pub mod publish;
 pub mod recorder;
 pub mod session;
@@ -82,6 +84,8 @@ pub struct AppState {
     pub streams: subscribers::StreamLimits,
     /// The serve loop's connection figures (for `/metrics`).
     pub connections: Arc<listen::ConnStats>,
+    /// Browsers with a stream open ("N watching").
+    pub presence: presence::Presence,
 }
 
 /// Connections `--max-streams` leaves for pages and publishes by default (a quarter of the
@@ -396,8 +400,18 @@ pub async fn serve(
             .then(|| limit::RateLimiter::new(publish_rate * 60.0, config.publish_burst)),
         streams: subscribers::StreamLimits::new(config.max_streams_per_client, max_streams),
         connections: Arc::default(),
+        presence: presence::Presence::default(),
         config: Arc::new(config),
     };
+    if let Some(link) = &redis {
+        sources.push(tokio::spawn(presence_redis::share(
+            state.presence.clone(),
+            link.clone(),
+            state.config.redis_prefix.clone(),
+            state.instance.to_string(),
+            cancel.clone(),
+        )));
+    }
     let runner = crate::sources::jobs::Runner::new(state.clone(), state.runner.clone());
     sources.push(tokio::spawn(runner.run(cancel.clone())));
     let stats = state.connections.clone();
