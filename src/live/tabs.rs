@@ -157,7 +157,7 @@ impl Tab {
         self.asked_at.set(None);
         self.ring.borrow_mut().reset(self.newest());
         let me = self.clone();
-        source::start_leading(self.store, Rc::new(move |what| me.tapped(what)));
+        source::start_leading(self.store, Rc::new(move |what: Tapped<'_>| me.tapped(what)));
         self.post(&TabMessage::Leader);
     }
 
