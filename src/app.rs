@@ -11,8 +11,14 @@ use crate::event::Snapshot;
 use crate::live::{self, LiveStore, SNAPSHOT_ELEMENT_ID};
 use crate::views::{
     badge::{ConnectionBadge, PresenceCount},
-    feed::FeedPage, home::HomePage, jobs::JobsPage, monitor::MonitorPage,
-    not_found::NotFound, operator::Operator, scores::ScoresPage, stocks::StocksPage,
+    feed::FeedPage,
+    home::HomePage,
+    jobs::JobsPage,
+    monitor::MonitorPage,
+    not_found::NotFound,
+    operator::Operator,
+    scores::ScoresPage,
+    stocks::StocksPage,
     toasts::Toasts,
 };
 

@@ -83,9 +83,17 @@ mod tests {
             ring.push(ev(prev, id));
         }
         assert_eq!(ids(ring.after(10)), Some(vec![11, 14, 15]));
-        assert_eq!(ids(ring.after(12)), Some(vec![14, 15]), "gaps in ids are fine");
+        assert_eq!(
+            ids(ring.after(12)),
+            Some(vec![14, 15]),
+            "gaps in ids are fine"
+        );
         assert_eq!(ids(ring.after(15)), Some(vec![]));
-        assert_eq!(ids(ring.after(99)), Some(vec![]), "a tab ahead gets nothing");
+        assert_eq!(
+            ids(ring.after(99)),
+            Some(vec![]),
+            "a tab ahead gets nothing"
+        );
         assert_eq!(ids(ring.after(9)), None, "before the leader's start");
     }
 

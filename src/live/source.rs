@@ -103,7 +103,10 @@ pub fn on_wake(store: LiveStore, why: Wake) {
 fn browser_id() -> String {
     const KEY: &str = "pulse-browser";
     let storage = window().local_storage().ok().flatten();
-    if let Some(id) = storage.as_ref().and_then(|s| s.get_item(KEY).ok().flatten()) {
+    if let Some(id) = storage
+        .as_ref()
+        .and_then(|s| s.get_item(KEY).ok().flatten())
+    {
         if is_browser_id(&id) {
             return id;
         }

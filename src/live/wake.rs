@@ -38,6 +38,7 @@ pub fn listen(on_wake: impl Fn(Wake) + 'static) {
             on_wake(Wake::Restored);
         }
     });
-    let _ = window().add_event_listener_with_callback("pageshow", restored.as_ref().unchecked_ref());
+    let _ =
+        window().add_event_listener_with_callback("pageshow", restored.as_ref().unchecked_ref());
     restored.forget();
 }

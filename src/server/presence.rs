@@ -86,7 +86,9 @@ impl Presence {
 
     /// Sets the shown count (the sharer's sum).
     pub fn show(&self, n: u64) {
-        self.inner.shown.send_if_modified(|v| std::mem::replace(v, n) != n);
+        self.inner
+            .shown
+            .send_if_modified(|v| std::mem::replace(v, n) != n);
     }
 
     /// Resolves when this instance's set has changed since the last call.
