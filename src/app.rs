@@ -10,8 +10,15 @@ use leptos_router::path;
 use crate::event::Snapshot;
 use crate::live::{self, LiveStore, SNAPSHOT_ELEMENT_ID};
 use crate::views::{
-    badge::ConnectionBadge, feed::FeedPage, home::HomePage, jobs::JobsPage, monitor::MonitorPage,
-    not_found::NotFound, operator::Operator, scores::ScoresPage, stocks::StocksPage,
+    badge::{ConnectionBadge, PresenceCount},
+    feed::FeedPage,
+    home::HomePage,
+    jobs::JobsPage,
+    monitor::MonitorPage,
+    not_found::NotFound,
+    operator::Operator,
+    scores::ScoresPage,
+    stocks::StocksPage,
     toasts::Toasts,
 };
 
@@ -57,7 +64,8 @@ pub fn App() -> impl IntoView {
     let store = LiveStore::new(&snapshot);
     provide_context(store);
     Operator::provide();
-    // Effects run only in the browser, after hydration: exactly one stream per tab.
+    // Effects run only in the browser, after hydration: one stream per browser, shared by its
+    // tabs (one per tab where the browser cannot share).
     Effect::new(move |_| live::start(store));
 
     view! {
@@ -77,6 +85,7 @@ pub fn App() -> impl IntoView {
                     <A href="/monitor">"Monitor"</A>
                     <A href="/jobs">"Jobs"</A>
                 </nav>
+                <PresenceCount/>
                 <ConnectionBadge/>
             </header>
             <main id="main" tabindex="-1">

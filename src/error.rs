@@ -21,6 +21,8 @@ pub enum ApiError {
     BadTopicList(String),
     /// 400: `since` / `Last-Event-ID` is not an event id.
     BadEventId(String),
+    /// 400: `browser=` on a stream is not a browser id (32 hex digits).
+    BadBrowserId,
     /// 400: the body is not one JSON object or does not match the topic's schema.
     BadPayload(PayloadError),
     /// 413: the body is larger than the configured limit.
@@ -70,6 +72,7 @@ impl ApiError {
             ApiError::BadTopic(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadTopicList(_)
             | ApiError::BadEventId(_)
+            | ApiError::BadBrowserId
             | ApiError::BadPayload(_)
             | ApiError::BodyUnreadable => StatusCode::BAD_REQUEST,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -113,6 +116,10 @@ impl ApiError {
             ApiError::BadTopic(e) => ("bad_topic", e.to_string()),
             ApiError::BadTopicList(d) => ("bad_topics", d.clone()),
             ApiError::BadEventId(d) => ("bad_event_id", d.clone()),
+            ApiError::BadBrowserId => (
+                "bad_browser_id",
+                "`browser` is a random id of 32 hex digits, or leave it out".into(),
+            ),
             ApiError::BadPayload(e) => ("bad_payload", e.to_string()),
             ApiError::TooLarge { limit } => (
                 "too_large",
@@ -127,8 +134,8 @@ impl ApiError {
             ApiError::TooManyStreams { limit } => (
                 "too_many_streams",
                 format!(
-                    "this address already has {limit} streams open (one per browser tab); close \
-                     one, or retry in {BUSY_RETRY_SECS} s"
+                    "this address already has {limit} streams open (one per browser, or per \
+                     tab where tabs cannot share); close one, or retry in {BUSY_RETRY_SECS} s"
                 ),
             ),
             ApiError::StreamsFull => (

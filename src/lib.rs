@@ -1,7 +1,8 @@
 //! # Pulse — live dashboards in one Rust binary
 //!
 //! Pages are rendered on the server from a snapshot of the hub's state, then hydrated in the
-//! browser, where one Server-Sent Events stream per tab keeps every view current.
+//! browser, where one Server-Sent Events stream per browser (held by one tab, shared with the
+//! others) keeps every view current.
 //!
 //! ## Layout
 //! Shared by server and browser (no tokio, no database):
@@ -9,8 +10,9 @@
 //!   each view has a payload and a state with one pure [`event::ViewState::apply`] that the
 //!   server (snapshots) and the browser (live store) both call; [`event::EventId`]s.
 //! - [`sse`]: the SSE wire format — the frame encoder and a spec parser ([`sse::frame`], [`sse::parse`]).
-//! - [`live`]: the browser's one `EventSource` per tab and the signals the views read
-//!   ([`live::LiveStore`]; [`live::KeyedStore`] for views made of keyed rows).
+//! - [`live`]: the browser's one `EventSource`, held by a leader tab and relayed to the other
+//!   tabs, and the signals the views read ([`live::LiveStore`]; [`live::KeyedStore`] for views
+//!   made of keyed rows); "N watching" ([`live::presence`]).
 //! - [`views`]: one file per page (home, stocks, scores, feed, monitor), plus small components
 //!   (sparkline, line chart, connection badge, toasts).
 //! - [`app`]: the HTML shell, the router, navigation and the notification toasts.

@@ -1,5 +1,6 @@
 //! The browser's live state: one [`LiveStore`] of signals per tab, filled from the embedded
-//! snapshot and kept current by the tab's single `EventSource` ([`source`], hydrate only).
+//! snapshot and kept current by the browser's single `EventSource` ([`source`], held by one
+//! tab and shared with the others by [`tabs`]; hydrate only).
 //!
 //! Views read signals from here and never open connections of their own (browsers allow six
 //! HTTP/1.1 connections per host). On the server the same store is built from the snapshot
@@ -11,15 +12,26 @@
 //!   toasts).
 //! - [`snapshot`]: the embedded snapshot and the server function that fetches a fresh one.
 //! - [`status`]: the connection badge's states.
+//! - [`presence`]: "N watching" — the browser id and the count's wire format.
+//! - One stream per browser (hydrate only): [`tabs`] elects the leader tab that holds the
+//!   stream ([`source`]) and relays it to the other tabs ([`relay`] messages, the leader's
+//!   [`ring`] of recent events); [`wake`] reconnects at once when a tab comes back.
 
 pub mod feed;
 pub mod keyed;
 pub mod notifications;
+pub mod presence;
+pub mod relay;
+pub mod ring;
 pub mod snapshot;
 #[cfg(feature = "hydrate")]
 mod source;
 pub mod status;
 pub mod store;
+#[cfg(feature = "hydrate")]
+mod tabs;
+#[cfg(feature = "hydrate")]
+mod wake;
 
 pub use feed::FeedStore;
 pub use keyed::KeyedStore;
@@ -30,11 +42,15 @@ pub use snapshot::{fetch_snapshot, SNAPSHOT_ELEMENT_ID};
 pub use status::ConnectionState;
 pub use store::LiveStore;
 
-/// Opens the tab's stream (browser only; on the server this does nothing). Call once, after
-/// hydration, with the store built from the embedded snapshot.
+/// Joins the browser's shared stream, or opens one for this tab where tabs cannot share
+/// (browser only; on the server this does nothing). Call once, after hydration, with the store
+/// built from the embedded snapshot.
 pub fn start(store: LiveStore) {
     #[cfg(feature = "hydrate")]
-    source::start(store);
+    if !tabs::start(store) {
+        tabs::mark("own");
+        source::start(store);
+    }
     #[cfg(not(feature = "hydrate"))]
     let _ = store;
 }

@@ -1,4 +1,5 @@
-//! The tab's one `EventSource` (hydrate only).
+//! The browser's one `EventSource` (hydrate only): held by the leader tab ([`super::tabs`]),
+//! or by every tab in browsers without Web Locks or `BroadcastChannel`.
 //!
 //! - Subscribes with `since=<last applied id>`, so the page → stream handoff and every
 //!   reconnect of ours resume exactly where the state is.
@@ -8,7 +9,12 @@
 //!   restart does not meet a synchronized storm of clients.
 //! - Hidden tabs keep their stream (browsers do not close an `EventSource` in the
 //!   background); when a tab becomes visible or the browser comes back online while the stream
-//!   is down, it reconnects at once instead of waiting out the backoff.
+//!   is down, or the page comes back from the back/forward cache, it reconnects at once
+//!   instead of waiting out the backoff ([`super::wake`]).
+//! - The URL carries the browser's random id (`browser=`, kept in `localStorage`), so the
+//!   server counts browsers, not tabs, for "N watching"; id-less `presence` frames carry it.
+//! - A [`Tap`] (the leader's) sees every event applied and every state replacement, to pass
+//!   them on to the other tabs.
 //! - On `reset` (our id is older than the server's history) the store is replaced by a fresh
 //!   snapshot from the server and the stream reopens from that snapshot's id.
 //!
@@ -16,6 +22,7 @@
 //! microtask with `spawn_local`.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -23,6 +30,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{EventSource, MessageEvent};
 
+use super::presence::{is_browser_id, PresenceCount, BROWSER_PARAM, PRESENCE_EVENT};
+use super::relay::Relayed;
+use super::wake::{self, Wake};
 use super::{fetch_snapshot, ConnectionState, LiveStore};
 use crate::event::{BuiltIn, EventId};
 
@@ -38,28 +48,76 @@ struct Connection {
     _callbacks: Vec<Callback>,
 }
 
+/// What the stream has done, for whoever passes it on (the leader tab).
+pub enum Tapped<'a> {
+    /// An event was applied (its id was newer than the store's).
+    Event(&'a Relayed),
+    /// The store was replaced by a snapshot at this id (after `reset`).
+    Replaced(u64),
+    /// The server's count of browsers watching.
+    Presence(u64),
+}
+
+pub type Tap = Rc<dyn Fn(Tapped<'_>)>;
+
 thread_local! {
     static CURRENT: RefCell<Option<Connection>> = const { RefCell::new(None) };
     static FAILURES: Cell<u32> = const { Cell::new(0) };
+    static TAP: RefCell<Option<Tap>> = const { RefCell::new(None) };
 }
 
+fn tap(what: Tapped<'_>) {
+    if let Some(tap) = TAP.with(|t| t.borrow().clone()) {
+        tap(what);
+    }
+}
+
+/// This tab holds its own stream (no tabs to share it with), reconnecting on every wake-up.
 pub fn start(store: LiveStore) {
     open(store);
-    // A tab coming back to the foreground, or the network coming back, should not wait out
-    // a long backoff: reconnect at once (from the last applied id) if the stream is not live.
-    let wake: Callback = Closure::new(move |_| {
-        if store.status.get_untracked() != ConnectionState::Live && !document().hidden() {
-            spawn_local(async move {
-                FAILURES.with(|f| f.set(0));
-                open(store);
-            });
+    wake::listen(move |why| on_wake(store, why));
+}
+
+/// Opens the stream for the tab that just became the browser's leader; `tap` sees what it
+/// applies. The leader's wake-ups are routed here by [`super::tabs`].
+pub fn start_leading(store: LiveStore, passes_on: Tap) {
+    TAP.with(|t| *t.borrow_mut() = Some(passes_on));
+    FAILURES.with(|f| f.set(0));
+    open(store);
+}
+
+/// A tab coming back to the foreground, or the network coming back, should not wait out a
+/// long backoff: reconnect at once (from the last applied id) if the stream is not live; a
+/// page restored from the back/forward cache reconnects whatever the badge says.
+pub fn on_wake(store: LiveStore, why: Wake) {
+    if why == Wake::Restored || store.status.get_untracked() != ConnectionState::Live {
+        spawn_local(async move {
+            FAILURES.with(|f| f.set(0));
+            open(store);
+        });
+    }
+}
+
+/// The browser's random id, made once and kept in `localStorage`: the server counts distinct
+/// ids for "N watching". It identifies nothing but "the same browser" and is never shown.
+fn browser_id() -> String {
+    const KEY: &str = "pulse-browser";
+    let storage = window().local_storage().ok().flatten();
+    if let Some(id) = storage
+        .as_ref()
+        .and_then(|s| s.get_item(KEY).ok().flatten())
+    {
+        if is_browser_id(&id) {
+            return id;
         }
-    });
-    let _ = document()
-        .add_event_listener_with_callback("visibilitychange", wake.as_ref().unchecked_ref());
-    let _ = window().add_event_listener_with_callback("online", wake.as_ref().unchecked_ref());
-    // Lives as long as the page: the listeners are never removed.
-    wake.forget();
+    }
+    let id: String = (0..4)
+        .map(|_| format!("{:08x}", (js_sys::Math::random() * 4_294_967_296.0) as u32))
+        .collect();
+    if let Some(s) = storage {
+        let _ = s.set_item(KEY, &id);
+    }
+    id
 }
 
 fn close_current() {
@@ -76,7 +134,11 @@ fn open(store: LiveStore) {
     close_current();
     let since = store.last_id.get_untracked();
     let topics: Vec<&str> = BuiltIn::ALL.iter().map(|b| b.name()).collect();
-    let url = format!("/api/events?topics={}&since={since}", topics.join(","));
+    let url = format!(
+        "/api/events?topics={}&since={since}&{BROWSER_PARAM}={}",
+        topics.join(","),
+        browser_id()
+    );
     let Ok(source) = EventSource::new(&url) else {
         spawn_local(async move { retry_later(store) });
         return;
@@ -115,9 +177,19 @@ fn open(store: LiveStore) {
                 store.decode_errors.update(|n| *n += 1);
                 return;
             };
-            match msg.data().as_string() {
-                Some(data) => store.apply(id, topic, &data),
-                None => store.decode_errors.update(|n| *n += 1),
+            let Some(data) = msg.data().as_string() else {
+                store.decode_errors.update(|n| *n += 1);
+                return;
+            };
+            let prev = store.last_id.get_untracked();
+            store.apply(id, topic, &data);
+            if id.get() > prev {
+                tap(Tapped::Event(&Relayed {
+                    id: id.get(),
+                    prev,
+                    topic: topic.name().to_owned(),
+                    data,
+                }));
             }
         });
         let _ = source
@@ -133,6 +205,7 @@ fn open(store: LiveStore) {
             match fetch_snapshot().await {
                 Ok(snapshot) => {
                     store.replace(&snapshot);
+                    tap(Tapped::Replaced(snapshot.id.get()));
                     open(store);
                 }
                 Err(_) => retry_later(store),
@@ -141,6 +214,20 @@ fn open(store: LiveStore) {
     });
     let _ = source.add_event_listener_with_callback("reset", on_reset.as_ref().unchecked_ref());
     callbacks.push(on_reset);
+
+    let on_presence: Callback = Closure::new(move |e: web_sys::Event| {
+        let watching = e
+            .dyn_ref::<MessageEvent>()
+            .and_then(|m| m.data().as_string())
+            .and_then(|d| serde_json::from_str::<PresenceCount>(&d).ok());
+        if let Some(PresenceCount { watching: n }) = watching {
+            store.presence.set(Some(n));
+            tap(Tapped::Presence(n));
+        }
+    });
+    let _ = source
+        .add_event_listener_with_callback(PRESENCE_EVENT, on_presence.as_ref().unchecked_ref());
+    callbacks.push(on_presence);
 
     CURRENT.with(|c| {
         *c.borrow_mut() = Some(Connection {

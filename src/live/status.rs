@@ -1,7 +1,10 @@
 //! The connection badge's states.
 
+use serde::{Deserialize, Serialize};
+
 /// `data-state` on `data-testid="connection"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ConnectionState {
     /// Before the first successful connect (and in server-rendered HTML).
     Connecting,

@@ -17,6 +17,8 @@ pub struct LiveStore {
     pub last_id: RwSignal<u64>,
     /// Events whose payload could not be decoded (shown in the badge, never a panic).
     pub decode_errors: RwSignal<u32>,
+    /// How many browsers have Pulse open (all instances), once the stream has said so.
+    pub presence: RwSignal<Option<u64>>,
     pub stocks: KeyedStore<StocksState>,
     pub scores: KeyedStore<ScoresState>,
     pub feed: FeedStore,
@@ -33,6 +35,7 @@ impl LiveStore {
             status: RwSignal::new(ConnectionState::Connecting),
             last_id: RwSignal::new(snapshot.id.get()),
             decode_errors: RwSignal::new(0),
+            presence: RwSignal::new(None),
             stocks: KeyedStore::new(&snapshot.stocks),
             scores: KeyedStore::new(&snapshot.scores),
             feed: FeedStore::new(&snapshot.feed),

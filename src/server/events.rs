@@ -1,4 +1,4 @@
-//! `GET /api/events?topics=a,b[&since=ID]`: the one SSE stream a page needs.
+//! `GET /api/events?topics=a,b[&since=ID][&browser=ID]`: the one SSE stream a browser needs.
 //!
 //! First a place under the stream limits ([`super::subscribers`]: 429 per client address, 503
 //! in all) — before the topics are even parsed, so a refused client costs one map lookup. On
@@ -10,6 +10,8 @@
 //! streams get a `:` heartbeat. Frames come pre-encoded from the hub; several queued frames are
 //! written as one chunk. On shutdown the stream sends a short `retry:` and ends, so
 //! graceful shutdown never waits on it and clients come back quickly to the next instance.
+//! A stream that names its browser counts toward "N watching" ([`super::presence`]) while it is
+//! open, and gets the count as id-less `event: presence` frames whenever it changes.
 
 use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
@@ -25,6 +27,7 @@ use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::client::ClientAddr;
+use super::presence::PresenceGuard;
 use super::subscribers::StreamPermit;
 use super::AppState;
 use crate::error::ApiError;
@@ -32,6 +35,7 @@ use crate::event::topic::MAX_LEN as MAX_TOPIC_LEN;
 use crate::event::{EventId, Topic};
 use crate::hub::subscription::conflate;
 use crate::hub::Subscription;
+use crate::live::presence::{is_browser_id, PresenceCount, BROWSER_PARAM, PRESENCE_EVENT};
 use crate::sse::frame;
 
 /// The most topics one stream may carry.
@@ -55,10 +59,11 @@ const MAX_RAW_TOPICS: usize = 3 * MAX_TOPICS * (MAX_TOPIC_LEN + 1);
 struct EventsQuery {
     topics: Option<String>,
     since: Option<String>,
+    browser: Option<String>,
 }
 
 impl EventsQuery {
-    /// Reads `topics` and `since` from the raw query string. Done by hand rather than with a
+    /// Reads `topics`, `since` and `browser` from the raw query string. Done by hand rather than with a
     /// generic deserializer so that an oversized topic list is refused by its length before a
     /// byte of it is decoded (see [`parse_topics`] for the rest). Other parameters are ignored.
     fn parse(raw: Option<&str>) -> Result<EventsQuery, ApiError> {
@@ -68,6 +73,7 @@ impl EventsQuery {
             let slot = match key {
                 "topics" => &mut q.topics,
                 "since" => &mut q.since,
+                BROWSER_PARAM => &mut q.browser,
                 _ => continue,
             };
             if slot.is_some() {
@@ -178,6 +184,19 @@ async fn events(
         (None, Some(s)) => Some(parse_id(s, "since")?),
         (None, None) => None,
     };
+    let presence = match query.browser {
+        Some(id) if is_browser_id(&id) => {
+            let mut count = state.presence.subscribe();
+            // The first frame says the count as it is, this browser included.
+            count.mark_changed();
+            Some(Watching {
+                _guard: state.presence.join(id.to_ascii_lowercase()),
+                count,
+            })
+        }
+        Some(_) => return Err(ApiError::BadBrowserId),
+        None => None,
+    };
     let mut sub = state.hub.subscribe(topics, since).await;
     let mut head = VecDeque::new();
     head.push_back(Bytes::from(frame::retry(state.config.retry_ms)));
@@ -196,6 +215,7 @@ async fn events(
         ticker,
         shutdown: state.shutdown.clone(),
         done: false,
+        presence,
         _permit: permit,
     };
     let body = Body::from_stream(futures::stream::unfold(stream, Stream::next));
@@ -228,8 +248,30 @@ struct Stream {
     ticker: Interval,
     shutdown: CancellationToken,
     done: bool,
+    /// Set when the client named its browser: its place in the count, and the count.
+    presence: Option<Watching>,
     /// This stream's place under the stream limits, given back when the body is dropped.
     _permit: StreamPermit,
+}
+
+struct Watching {
+    _guard: PresenceGuard,
+    count: tokio::sync::watch::Receiver<u64>,
+}
+
+/// The next count to write, when it changed (pending for ever on a stream without presence).
+async fn presence_changed(presence: &mut Option<Watching>) -> u64 {
+    if let Some(w) = presence {
+        if w.count.changed().await.is_ok() {
+            return *w.count.borrow_and_update();
+        }
+    }
+    std::future::pending().await
+}
+
+fn presence_frame(watching: u64) -> Bytes {
+    let data = serde_json::to_string(&PresenceCount { watching }).expect("a number serializes");
+    Bytes::from(frame::event(None, Some(PRESENCE_EVENT), &data).expect("one line, fixed name"))
 }
 
 impl Stream {
@@ -274,6 +316,10 @@ impl Stream {
                     join(frames.iter().map(|e| &e.frame))
                 }
             }
+            watching = presence_changed(&mut self.presence) => {
+                self.ticker.reset();
+                presence_frame(watching)
+            }
             _ = self.ticker.tick() => Bytes::from_static(b":\n\n"),
         };
         Some((Ok(chunk), self))
@@ -286,9 +332,10 @@ mod tests {
 
     #[test]
     fn the_query_is_read_by_hand_like_a_form() {
-        let q = EventsQuery::parse(Some("x=1&topics=a%2Cb,c&since=42")).unwrap();
+        let q = EventsQuery::parse(Some("x=1&topics=a%2Cb,c&since=42&browser=ab")).unwrap();
         assert_eq!(q.topics.as_deref(), Some("a,b,c"));
         assert_eq!(q.since.as_deref(), Some("42"));
+        assert_eq!(q.browser.as_deref(), Some("ab"));
         assert_eq!(decode_component("a+b%zz%4"), "a b%zz%4");
         assert!(EventsQuery::parse(Some("topics=a&topics=b")).is_err());
         assert!(EventsQuery::parse(None).unwrap().topics.is_none());

@@ -18,6 +18,8 @@ pub mod limit;
 pub mod listen;
 pub mod ops;
 pub mod pages;
+pub mod presence;
+pub mod presence_redis;
 pub mod publish;
 pub mod recorder;
 pub mod session;
@@ -94,6 +96,8 @@ pub struct AppState {
     pub connections: Arc<listen::ConnStats>,
     /// `--cors-origin`: origins trusted besides this site's own (CORS and the cross-site check).
     pub origins: csrf::TrustedOrigins,
+    /// Browsers with a stream open ("N watching").
+    pub presence: presence::Presence,
 }
 
 /// Connections `--max-streams` leaves for pages and publishes by default (a quarter of the
@@ -433,8 +437,18 @@ pub async fn serve(
         streams: subscribers::StreamLimits::new(config.max_streams_per_client, max_streams),
         connections: Arc::default(),
         origins,
+        presence: presence::Presence::default(),
         config: Arc::new(config),
     };
+    if let Some(link) = &redis {
+        sources.push(tokio::spawn(presence_redis::share(
+            state.presence.clone(),
+            link.clone(),
+            state.config.redis_prefix.clone(),
+            state.instance.to_string(),
+            cancel.clone(),
+        )));
+    }
     let runner = crate::sources::jobs::Runner::new(state.clone(), state.runner.clone());
     sources.push(tokio::spawn(runner.run(cancel.clone())));
     let stats = state.connections.clone();

@@ -103,6 +103,12 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         subscribers.to_string(),
     );
     metric(
+        "presence_browsers",
+        "gauge",
+        "Distinct browsers with a stream open on this instance (\"N watching\" sums instances).",
+        state.presence.local().to_string(),
+    );
+    metric(
         "history_events",
         "gauge",
         "Events held for replay.",

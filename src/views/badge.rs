@@ -32,3 +32,20 @@ pub fn ConnectionBadge() -> impl IntoView {
         </div>
     }
 }
+
+/// "N watching" beside the badge: how many browsers (not tabs) have Pulse open, as the stream
+/// last said; empty until it has. Announced politely: it changes rarely.
+#[component]
+pub fn PresenceCount() -> impl IntoView {
+    let store = expect_context::<LiveStore>();
+    view! {
+        <span
+            class="presence"
+            data-testid="presence"
+            aria-live="polite"
+            data-watching=move || store.presence.get().map(|n| n.to_string())
+        >
+            {move || store.presence.get().map(|n| format!("{n} watching"))}
+        </span>
+    }
+}
