@@ -7,6 +7,7 @@ pub mod feed;
 pub mod format;
 pub mod home;
 pub mod jobs;
+pub mod local_time;
 pub mod monitor;
 pub mod not_found;
 pub mod operator;
