@@ -26,3 +26,62 @@ test("notifications with a bad link are refused with a reason", async ({ request
   expect(res.status()).toBe(400);
   expect((await res.json()).detail).toContain("link");
 });
+
+test("dismiss all clears the stack and gives focus back", async ({ page, request }) => {
+  await page.goto("/feed");
+  await waitLive(page);
+  const tag = freshTag("all");
+  for (let i = 1; i <= 3; i++) {
+    await publish(request, "notifications", { level: "warning", title: `Alert ${i} ${tag}` });
+  }
+  const toasts = page.getByTestId("toast").filter({ hasText: tag });
+  await expect(toasts).toHaveCount(3);
+  const box = page.locator('textarea[name="text"]');
+  await box.focus();
+  // Into the stack from the keyboard, and out again by dismissing.
+  await page.getByTestId("dismiss-all").focus();
+  await expect(page.getByTestId("dismiss-all")).toHaveText("Dismiss all 3");
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("toast")).toHaveCount(0);
+  await expect(page.getByTestId("dismiss-all")).toHaveCount(0);
+  await expect(box).toBeFocused();
+});
+
+test("dismissing one toast returns focus where it was", async ({ page, request }) => {
+  await page.goto("/feed");
+  await waitLive(page);
+  const title = `Only ${freshTag()}`;
+  await publish(request, "notifications", { level: "error", title });
+  const toast = page.getByTestId("toast").filter({ hasText: title });
+  const author = page.locator('input[name="author"]');
+  await author.focus();
+  await toast.getByRole("button", { name: "Dismiss notification" }).click();
+  await expect(toast).toHaveCount(0);
+  await expect(author).toBeFocused();
+});
+
+test("on a phone only the newest toast shows, behind a counter", async ({ page, request }) => {
+  await page.setViewportSize({ width: 360, height: 700 });
+  await page.goto("/");
+  await waitLive(page);
+  const tag = freshTag("phone");
+  for (let i = 1; i <= 4; i++) {
+    await publish(request, "notifications", { level: "warning", title: `Phone ${i} ${tag}` });
+  }
+  const toasts = page.getByTestId("toast").filter({ hasText: tag });
+  await expect(toasts).toHaveCount(4);
+  await expect(toasts.filter({ visible: true })).toHaveCount(1);
+  await expect(toasts.last()).toBeVisible();
+  await expect(toasts.last()).toContainText(`Phone 4 ${tag}`);
+  const more = page.getByTestId("toasts-more");
+  await expect(more).toHaveText("3 more");
+  await expect(more).toHaveAttribute("aria-expanded", "false");
+  // Collapsed, the stack covers well under half the screen.
+  const box = await page.locator(".toasts").boundingBox();
+  expect(box!.height).toBeLessThan(700 * 0.4);
+  await more.click();
+  await expect(more).toHaveAttribute("aria-expanded", "true");
+  await expect(toasts.filter({ visible: true })).toHaveCount(4);
+  await page.getByTestId("dismiss-all").click();
+  await expect(toasts).toHaveCount(0);
+});
