@@ -10,7 +10,9 @@ use leptos_router::path;
 use crate::event::Snapshot;
 use crate::live::{self, LiveStore, SNAPSHOT_ELEMENT_ID};
 use crate::views::{
-    badge::ConnectionBadge, feed::FeedPage, home::HomePage, jobs::JobsPage, monitor::MonitorPage,
+    badge::ConnectionBadge,
+    display::{use_kiosk, ThemeSwitch},
+    feed::FeedPage, home::HomePage, jobs::JobsPage, monitor::MonitorPage,
     not_found::NotFound, operator::Operator, scores::ScoresPage, stocks::StocksPage,
     toasts::Toasts,
 };
@@ -64,6 +66,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/pulse.css"/>
         <Title text="Pulse"/>
         <Router>
+            <Frame>
             <a class="skip-link" href="#main">"Skip to content"</a>
             <header class="topbar">
                 <A href="/" attr:class="brand">
@@ -77,6 +80,7 @@ pub fn App() -> impl IntoView {
                     <A href="/monitor">"Monitor"</A>
                     <A href="/jobs">"Jobs"</A>
                 </nav>
+                <ThemeSwitch/>
                 <ConnectionBadge/>
             </header>
             <main id="main" tabindex="-1">
@@ -93,7 +97,19 @@ pub fn App() -> impl IntoView {
             <footer class="footer">
                 <p>"Server-rendered, hydrated, and kept live by one Server-Sent Events stream."</p>
             </footer>
+            </Frame>
         </Router>
+    }
+}
+
+/// Everything inside the router, marked `data-kiosk` in kiosk mode ([`crate::views::display`]).
+#[component]
+fn Frame(children: Children) -> impl IntoView {
+    let kiosk = use_kiosk();
+    view! {
+        <div class="frame" data-kiosk=move || kiosk.get().then_some("")>
+            {children()}
+        </div>
     }
 }
 

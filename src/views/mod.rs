@@ -3,6 +3,7 @@
 
 pub mod badge;
 pub mod chart;
+pub mod display;
 pub mod feed;
 pub mod format;
 pub mod home;
