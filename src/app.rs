@@ -12,8 +12,14 @@ use crate::live::{self, LiveStore, SNAPSHOT_ELEMENT_ID};
 use crate::views::{
     badge::ConnectionBadge,
     display::{use_kiosk, ThemeSwitch},
-    feed::FeedPage, home::HomePage, jobs::JobsPage, monitor::MonitorPage,
-    not_found::NotFound, operator::Operator, scores::ScoresPage, stocks::StocksPage,
+    feed::FeedPage,
+    home::HomePage,
+    jobs::JobsPage,
+    monitor::MonitorPage,
+    not_found::NotFound,
+    operator::Operator,
+    scores::ScoresPage,
+    stocks::StocksPage,
     toasts::Toasts,
 };
 

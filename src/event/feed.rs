@@ -161,10 +161,7 @@ fn link_len(s: &str) -> Option<usize> {
         .map_or(s.len(), |(i, _)| i);
     let mut url = &s[..end];
     // Trailing punctuation belongs to the sentence; a `)` only to the address if it opened one.
-    loop {
-        let Some(last) = url.chars().next_back() else {
-            break;
-        };
+    while let Some(last) = url.chars().next_back() {
         let strip = match last {
             '.' | ',' | ';' | ':' | '!' | '?' | '\'' | ']' | '}' => true,
             ')' => url.matches('(').count() < url.matches(')').count(),
@@ -280,8 +277,14 @@ mod tests {
             ]
         );
         assert_eq!(links("HTTPS://EXAMPLE.COM."), ["HTTPS://EXAMPLE.COM"]);
-        assert_eq!(links("a <https://a.b/c> \"https://d.e\""), ["https://a.b/c", "https://d.e"]);
-        assert_eq!(links("ünïcode https://ex.com/ü/ø done"), ["https://ex.com/ü/ø"]);
+        assert_eq!(
+            links("a <https://a.b/c> \"https://d.e\""),
+            ["https://a.b/c", "https://d.e"]
+        );
+        assert_eq!(
+            links("ünïcode https://ex.com/ü/ø done"),
+            ["https://ex.com/ü/ø"]
+        );
         for refused in [
             "javascript:alert(1)",
             "JavaScript:alert(document.cookie)",
@@ -295,7 +298,11 @@ mod tests {
             "xhttps://example.com",
             "javascript:https://example.com",
         ] {
-            assert!(links(refused).is_empty(), "{refused}: {:?}", linkify(refused));
+            assert!(
+                links(refused).is_empty(),
+                "{refused}: {:?}",
+                linkify(refused)
+            );
         }
         // A quote ends an address: no attribute can be smuggled in through it.
         assert_eq!(links("https://a\"onmouseover=x"), ["https://a"]);

@@ -566,7 +566,13 @@ mod tests {
         assert!(!s.update(&next).ignored);
         let g = &s.games["court-1"];
         assert_eq!((g.home.as_str(), g.home_score, g.kept), ("C", 0, false));
-        assert!(!s.update(&GameUpdate { home_score: Some(2), ..update("court-1") }).ignored);
+        assert!(
+            !s.update(&GameUpdate {
+                home_score: Some(2),
+                ..update("court-1")
+            })
+            .ignored
+        );
     }
 
     #[test]

@@ -325,14 +325,22 @@ mod tests {
     #[test]
     fn the_reference_is_the_first_price_of_the_utc_day() {
         assert_eq!(utc_day(DEC7), 20_794);
-        assert_eq!(utc_day(DEC7 - 1), 20_793, "23:59:59.999 is still the day before");
+        assert_eq!(
+            utc_day(DEC7 - 1),
+            20_793,
+            "23:59:59.999 is still the day before"
+        );
         let mut s = StocksState::default();
         s.apply(EventId::new(1), &at("ACME", 100.0, DEC7 - 60_000));
         s.apply(EventId::new(2), &at("ACME", 104.0, DEC7 - 1));
         assert_eq!(s.quotes["ACME"].open, 100.0, "same day: the first price");
         s.apply(EventId::new(3), &at("ACME", 110.0, DEC7));
         let q = &s.quotes["ACME"];
-        assert_eq!((q.open, q.high, q.low), (110.0, 110.0, 110.0), "a new session");
+        assert_eq!(
+            (q.open, q.high, q.low),
+            (110.0, 110.0, 110.0),
+            "a new session"
+        );
         s.apply(EventId::new(4), &at("ACME", 99.0, DEC7 + 3_600_000));
         s.apply(EventId::new(5), &tick("ACME", 121.0));
         let q = &s.quotes["ACME"];
@@ -364,7 +372,10 @@ mod tests {
         }
         assert_eq!(full.quotes["ACME"].open, 100.0);
         assert_eq!(rebuilt.quotes["ACME"].open, 100.0);
-        assert_eq!(rebuilt.quotes["ACME"].change_pct(), full.quotes["ACME"].change_pct());
+        assert_eq!(
+            rebuilt.quotes["ACME"].change_pct(),
+            full.quotes["ACME"].change_pct()
+        );
         assert_eq!(session_open(Some((5, 1.0)), None, 2.0, Some(3.0)), (5, 3.0));
         assert_eq!(session_open(None, None, 2.0, None), (0, 2.0));
     }

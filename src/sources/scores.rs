@@ -128,7 +128,11 @@ impl Court {
     /// Draws the next matchup from teams not in `busy`; `false` (and no change) when fewer
     /// than two are free.
     fn new_matchup(&mut self, rng: &mut impl Rng, busy: &HashSet<&str>) -> bool {
-        let free: Vec<&str> = TEAMS.iter().copied().filter(|t| !busy.contains(t)).collect();
+        let free: Vec<&str> = TEAMS
+            .iter()
+            .copied()
+            .filter(|t| !busy.contains(t))
+            .collect();
         if free.len() < 2 {
             return false;
         }
@@ -517,7 +521,10 @@ mod tests {
                     .count();
                 live_max = live_max.max(live);
             }
-            assert!(live_max >= 6, "seed {seed}: at most {live_max} live at once");
+            assert!(
+                live_max >= 6,
+                "seed {seed}: at most {live_max} live at once"
+            );
             assert!(live_max <= 8, "16 teams make at most 8 games");
         }
     }
@@ -586,7 +593,10 @@ mod tests {
         }
         assert!(next.is_some_and(|s| s + 1 >= FINAL_STEPS), "{next:?}");
         let g = &state.games["court-2"];
-        assert_eq!((g.status, g.kept, g.home_score), (GameStatus::Scheduled, false, 0));
+        assert_eq!(
+            (g.status, g.kept, g.home_score),
+            (GameStatus::Scheduled, false, 0)
+        );
         assert_one_game_per_team(&state, 0);
     }
 

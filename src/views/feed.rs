@@ -14,8 +14,8 @@ use leptos::task::spawn_local;
 use leptos_meta::Title;
 
 use super::format;
-use crate::api::feed::{older_posts, CreatePost};
 use super::local_time;
+use crate::api::feed::{older_posts, CreatePost};
 use crate::event::feed::{linkify, Piece, MAX_AUTHOR_CHARS, MAX_TEXT_CHARS};
 use crate::event::Post;
 use crate::live::LiveStore;
@@ -143,7 +143,11 @@ fn PostItem(post: Post) -> AnyView {
     let at = post.at;
     let shown = move || match (now.and_then(|n| n.get()), local_time::to_local(at)) {
         (Some(now), Some(local)) => {
-            format!("{} · {}", format::ago(now, at), format::date_time_plain(local))
+            format!(
+                "{} · {}",
+                format::ago(now, at),
+                format::date_time_plain(local)
+            )
         }
         _ => format::date_time_utc(at),
     };

@@ -21,8 +21,8 @@ pub fn now_ms() -> Option<i64> {
 pub fn to_local(at: i64) -> Option<i64> {
     #[cfg(feature = "hydrate")]
     {
-        let offset_min = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64))
-            .get_timezone_offset();
+        let offset_min =
+            js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64)).get_timezone_offset();
         Some(at - (offset_min * 60_000.0) as i64)
     }
     #[cfg(not(feature = "hydrate"))]
