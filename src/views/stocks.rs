@@ -134,6 +134,7 @@ pub fn StocksPage() -> impl IntoView {
                 </button>
             </th>
         }
+        .into_any()
     };
     view! {
         <Title text="Stocks · Pulse"/>
