@@ -127,7 +127,11 @@ test("a scorekeeper's change to a simulated game is not overwritten by the simul
   await scores.goto();
   await waitLive(page);
   // A simulated game that is being played right now.
-  const live = page.locator('[data-testid="game"][data-status="live"][data-game-id^="court-"]').first();
+  // (Early in the game, so the simulator does not end it before the change is saved.)
+  const live = page
+    .locator('[data-testid="game"][data-status="live"][data-game-id^="court-"]')
+    .filter({ has: page.getByTestId("phase").getByText(/^Q[1-3]/) })
+    .first();
   await expect(live).toBeVisible({ timeout: 20_000 });
   const id = (await live.getAttribute("data-game-id"))!;
   await scores.openScorekeeper();

@@ -104,7 +104,7 @@ pub fn ThemeSwitch() -> impl IntoView {
     });
     view! {
         <label class="theme-switch">
-            "Theme"
+            <span class="theme-label">"Theme"</span>
             <select
                 data-testid="theme"
                 on:change=move |ev| theme.set(Theme::parse(&event_target_value(&ev)))
