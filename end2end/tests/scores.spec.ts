@@ -113,7 +113,7 @@ test("live games come first, finals last, dimmed with the winner marked; home an
   await expect(card.locator('[data-side="away"]').getByTestId("winner")).toHaveCount(0);
   // The card moved into the finals, after every live game.
   await expect.poll(sorted).toBe(true);
-  const index = await card.evaluate((el) => [...el.parentElement!.children].indexOf(el));
+  const index = await card.evaluate((el) => Array.from(el.parentElement!.children).indexOf(el));
   const firstFinal = (await statuses(scores)).indexOf("final");
   expect(index).toBeGreaterThanOrEqual(firstFinal);
   // Dimmed: a final card looks different from a live one.
