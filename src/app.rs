@@ -11,6 +11,7 @@ use crate::event::Snapshot;
 use crate::live::{self, LiveStore, SNAPSHOT_ELEMENT_ID};
 use crate::views::{
     badge::{ConnectionBadge, PresenceCount},
+    display::{use_kiosk, ThemeSwitch},
     feed::FeedPage,
     home::HomePage,
     jobs::JobsPage,
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/pulse.css"/>
         <Title text="Pulse"/>
         <Router>
+            <Frame>
             <a class="skip-link" href="#main">"Skip to content"</a>
             <header class="topbar">
                 <A href="/" attr:class="brand">
@@ -86,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <A href="/jobs">"Jobs"</A>
                 </nav>
                 <PresenceCount/>
+                <ThemeSwitch/>
                 <ConnectionBadge/>
             </header>
             <main id="main" tabindex="-1">
@@ -102,7 +105,19 @@ pub fn App() -> impl IntoView {
             <footer class="footer">
                 <p>"Server-rendered, hydrated, and kept live by one Server-Sent Events stream."</p>
             </footer>
+            </Frame>
         </Router>
+    }
+}
+
+/// Everything inside the router, marked `data-kiosk` in kiosk mode ([`crate::views::display`]).
+#[component]
+fn Frame(children: Children) -> impl IntoView {
+    let kiosk = use_kiosk();
+    view! {
+        <div class="frame" data-kiosk=move || kiosk.get().then_some("")>
+            {children()}
+        </div>
     }
 }
 

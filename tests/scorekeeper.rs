@@ -109,12 +109,16 @@ async fn a_scorekeeper_session_changes_scores_until_sign_out() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("Bears 0 – 7 Lions · Final"),
+        "the saved values: {body}"
+    );
     assert_eq!(home_score(&server).await, 7);
     // Every viewer's stream carries the change, then the final-whistle notification.
     let events = sse.take(2, SECS5).await;
     assert_eq!(events[0].event, "scores");
     assert!(
-        events[0].data.contains(r#""home_score":7"#),
+        events[0].data.contains(r#""home_score":7"#) && events[0].data.contains(r#""keeper":true"#),
         "{}",
         events[0].data
     );

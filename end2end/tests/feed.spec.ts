@@ -167,3 +167,107 @@ test.describe("without JavaScript, posting", () => {
     await expect(feed.post(text)).toBeVisible();
   });
 });
+
+test.describe("links in posts", () => {
+  test("web addresses are links; javascript: and data: stay text", async ({ page, request }) => {
+    forbidDialogs(page);
+    const tag = freshTag("links");
+    const text = `${tag} docs https://example.com/a?b=1. bad javascript:alert(1) and data:text/html,<script>alert(1)</script> (http://example.org/x)`;
+    await publish(request, "feed", { author: "linker", text });
+    const feed = new FeedPage(page);
+    await feed.goto();
+    await waitLive(page);
+    const post = feed.posts.filter({ hasText: tag });
+    await expect(post).toHaveCount(1);
+    const links = post.getByTestId("post-link");
+    await expect(links).toHaveCount(2);
+    await expect(links.nth(0)).toHaveAttribute("href", "https://example.com/a?b=1");
+    await expect(links.nth(1)).toHaveAttribute("href", "http://example.org/x");
+    for (const link of await links.all()) {
+      await expect(link).toHaveAttribute("rel", "noopener noreferrer nofollow");
+    }
+    // The whole text is shown as written, nothing was turned into markup.
+    await expect(post.getByTestId("post-text")).toHaveText(text);
+    await expect(post.locator("script")).toHaveCount(0);
+    const hrefs = await page.locator("a[href]").evaluateAll((els) => els.map((a) => a.getAttribute("href")!));
+    expect(hrefs.filter((h) => /^\s*(javascript|data):/i.test(h))).toEqual([]);
+  });
+});
+
+test("the counter warns near the limit and an over-long post is refused, not cut", async ({ page }) => {
+  const feed = new FeedPage(page);
+  await feed.goto();
+  await waitLive(page);
+  const box = feed.compose.locator('textarea[name="text"]');
+  const count = page.getByTestId("compose-count");
+  await box.fill("x".repeat(10));
+  await expect(count).toHaveText("10 / 500");
+  await box.fill("x".repeat(470));
+  await expect(count).toHaveText("470 / 500 — 30 left");
+  await expect(count).toHaveClass(/count-near/);
+  const tag = freshTag("long");
+  const long = `${tag} ${"y".repeat(520)}`;
+  // A paste is kept whole: the box has no maxlength that would cut it silently.
+  await box.fill(long);
+  await expect(box).toHaveValue(long);
+  await expect(count).toHaveText(new RegExp(`^${long.length} / 500 — ${long.length - 500} over the limit`));
+  await expect(box).toHaveAttribute("aria-invalid", "true");
+  await feed.compose.locator('input[name="author"]').fill("paster");
+  await feed.compose.getByRole("button", { name: "Post" }).press("Enter");
+  await expect(page.getByTestId("compose-error")).toHaveText(/characters long; the limit is 500/);
+  await expect(box).toHaveValue(long);
+  await expect(feed.posts.filter({ hasText: tag })).toHaveCount(0);
+});
+
+test("posting shows its state and keeps focus in the post box", async ({ page }) => {
+  const feed = new FeedPage(page);
+  await feed.goto();
+  await waitLive(page);
+  // Slow the server function down so the posting state is visible.
+  await page.route("**/api/fn/create_post", async (route) => {
+    await new Promise((r) => setTimeout(r, 800));
+    await route.continue();
+  });
+  const text = `focus ${freshTag()}`;
+  await feed.compose.locator('input[name="author"]').fill("writer");
+  const box = feed.compose.locator('textarea[name="text"]');
+  await box.fill(text);
+  await feed.compose.getByRole("button", { name: "Post" }).click();
+  await expect(feed.compose.getByRole("button", { name: "Posting…" })).toBeDisabled();
+  await expect(page.getByTestId("posting")).toHaveText("Posting…");
+  await expect(feed.post(text)).toBeVisible();
+  await expect(box).toHaveValue("");
+  await expect(box).toBeFocused();
+  await expect(page.getByTestId("posting")).toHaveText("");
+});
+
+test.describe("times in the viewer's zone", () => {
+  test.use({ timezoneId: "Asia/Tokyo" });
+
+  test("UTC in the server's HTML, local and relative after hydration", async ({ page, request, browser }) => {
+    const errors: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error" || /hydrat/i.test(m.text())) errors.push(m.text());
+    });
+    const text = `tz ${freshTag()}`;
+    const at = Date.now() - 5 * 60_000;
+    await publish(request, "feed", { author: "tz", text, at });
+    const utc = new Date(at);
+    const hh = (n: number) => String(n).padStart(2, "0");
+    // Server HTML: UTC.
+    const nojs = await (await browser.newContext({ javaScriptEnabled: false, timezoneId: "Asia/Tokyo" })).newPage();
+    const plain = new FeedPage(nojs);
+    await plain.goto();
+    await expect(plain.post(text).getByTestId("post-time")).toHaveText(new RegExp(`${hh(utc.getUTCHours())}:${hh(utc.getUTCMinutes())} UTC$`));
+    await nojs.context().close();
+    // Hydrated: Tokyo wall clock (UTC+9), and how long ago.
+    const feed = new FeedPage(page);
+    await feed.goto();
+    await waitLive(page);
+    const tokyo = new Date(at + 9 * 3_600_000);
+    const time = feed.post(text).getByTestId("post-time");
+    await expect(time).toHaveText(new RegExp(`^5 min ago · \\w{3} ${tokyo.getUTCDate()}, ${hh(tokyo.getUTCHours())}:${hh(tokyo.getUTCMinutes())}$`));
+    await expect(time).toHaveAttribute("datetime", /Z$/);
+    expect(errors).toEqual([]);
+  });
+});

@@ -86,3 +86,97 @@ test("a signed-in scorekeeper changes a score and every viewer sees it", async (
   await expect(watching.game(id).getByTestId("last-play")).toHaveText("Buzzer beater");
   await viewer.context().close();
 });
+
+/** The statuses of the cards in DOM order. */
+const statuses = (scores: ScoresPage) => scores.games.evaluateAll((els) => els.map((el) => el.getAttribute("data-status")));
+const rank: Record<string, number> = { live: 0, scheduled: 1, final: 2 };
+
+test("live games come first, finals last, dimmed with the winner marked; home and away are labelled", async ({ page, request }) => {
+  const id = freshTag("order");
+  await publish(request, "scores", { id, home: "Hosts", away: "Guests", status: "live", period: 4, home_score: 88, away_score: 80 });
+  const scores = new ScoresPage(page);
+  await scores.goto();
+  await waitLive(page);
+  const card = scores.game(id);
+  await expect(card.locator('[data-side="home"] .side')).toHaveText("Home");
+  await expect(card.locator('[data-side="away"] .side')).toHaveText("Away");
+  await expect(card.getByTestId("winner")).toHaveCount(0);
+  const sorted = async () => {
+    const s = await statuses(scores);
+    return s.every((v, i) => i === 0 || rank[s[i - 1]!]! <= rank[v!]!);
+  };
+  expect(await sorted()).toBe(true);
+
+  await publish(request, "scores", { id, status: "final" });
+  await expect(card).toHaveAttribute("data-status", "final");
+  await expect(card.locator('[data-side="home"]').getByTestId("winner")).toHaveText("Winner");
+  await expect(card.locator('[data-side="away"]').getByTestId("winner")).toHaveCount(0);
+  // The card moved into the finals, after every live game.
+  await expect.poll(sorted).toBe(true);
+  const index = await card.evaluate((el) => Array.from(el.parentElement!.children).indexOf(el));
+  const firstFinal = (await statuses(scores)).indexOf("final");
+  expect(index).toBeGreaterThanOrEqual(firstFinal);
+  // Dimmed: a final card looks different from a live one.
+  const bg = (loc: typeof card) => loc.evaluate((el) => getComputedStyle(el).borderStyle);
+  expect(await bg(card)).toBe("dashed");
+});
+
+test("a scorekeeper's change to a simulated game is not overwritten by the simulator", async ({ page }) => {
+  test.setTimeout(60_000);
+  const scores = new ScoresPage(page);
+  await scores.goto();
+  await waitLive(page);
+  // A simulated game that is being played right now.
+  // (Early in the game, so the simulator does not end it before the change is saved.)
+  const live = page
+    .locator('[data-testid="game"][data-status="live"][data-game-id^="court-"]')
+    .filter({ has: page.getByTestId("phase").getByText(/^Q[1-3]/) })
+    .first();
+  await expect(live).toBeVisible({ timeout: 20_000 });
+  const id = (await live.getAttribute("data-game-id"))!;
+  await scores.openScorekeeper();
+  await scores.signIn(SCOREKEEPER_PASSWORD);
+  await expect(page.getByTestId("operator-session")).toHaveText(/signed in as operator/);
+  await scores.submitChange({ game: id, home: "150", away: "3" });
+  const saved = page.getByTestId("score-saved");
+  await expect(saved).toContainText("3 – 150");
+  const card = scores.game(id);
+  await expect(card.getByTestId("home-score")).toHaveText("150");
+  await expect(card).toHaveAttribute("data-kept", "true");
+  // The form keeps the values it saved.
+  await expect(page.locator('input[name="home_score"]')).toHaveValue("150");
+  const updates = await card.getAttribute("data-updates");
+  const others = () =>
+    scores.games.evaluateAll((els, id) => els.filter((el) => el.getAttribute("data-game-id")!.startsWith("court-") && el.getAttribute("data-game-id") !== id).map((el) => el.getAttribute("data-updates")).join(","), id);
+  const othersBefore = await others();
+  await page.waitForTimeout(10_000);
+  await expect(card.getByTestId("home-score")).toHaveText("150");
+  await expect(card.getByTestId("away-score")).toHaveText("3");
+  await expect(card).toHaveAttribute("data-status", "live");
+  expect(await card.getAttribute("data-updates")).toBe(updates);
+  // The simulator is still running: the other courts moved on meanwhile.
+  expect(await others()).not.toBe(othersBefore);
+  // A reload (the server's snapshot) agrees.
+  await page.reload();
+  await expect(scores.game(id).getByTestId("home-score")).toHaveText("150");
+});
+
+test("a scorekeeper's error goes away once the form is edited", async ({ page, request }) => {
+  const id = freshTag("stale");
+  await publish(request, "scores", { id, home: "Hosts", away: "Guests", status: "live" });
+  const scores = new ScoresPage(page);
+  await scores.goto();
+  await waitLive(page);
+  await scores.openScorekeeper();
+  await scores.signIn(SCOREKEEPER_PASSWORD);
+  await expect(page.getByTestId("operator-session")).toHaveText(/signed in as operator/);
+  await scores.submitChange({ game: id });
+  const error = page.getByTestId("score-error");
+  await expect(error).toHaveText(/Nothing to change/);
+  await expect(page.getByTestId("game-now")).toContainText("Guests 0 – 0 Hosts · Live");
+  await page.locator('input[name="home_score"]').fill("4");
+  await expect(error).toBeEmpty();
+  await page.getByTestId("update-game").getByRole("button", { name: "Update game" }).press("Enter");
+  await expect(page.getByTestId("score-saved")).toContainText("Guests 0 – 4 Hosts · Live");
+  await expect(error).toBeEmpty();
+});

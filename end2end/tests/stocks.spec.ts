@@ -106,3 +106,113 @@ test("connection badge shows last event id", async ({ page }) => {
   await stocks.waitLive();
   await expect(stocks.badge).toHaveAttribute("data-last-event-id", /^[1-9]\d*$/);
 });
+
+test("change is against the session open, with arrows and words for screen readers", async ({ page, request }) => {
+  const stocks = new StocksPage(page);
+  const symbol = freshSymbol();
+  const now = Date.now();
+  await publish(request, STOCKS_TOPIC, { symbol, price: 50, at: now });
+  await publish(request, STOCKS_TOPIC, { symbol, price: 55, at: now + 1 });
+  await stocks.goto();
+  await stocks.waitLive();
+  const row = stocks.row(symbol);
+  await expect(row.getByTestId("pct")).toHaveText(/▲\s*up\s*\+10\.00%/);
+  await expect(row.getByTestId("pct").locator(".sr-only")).toHaveText("up");
+  await expect(row.locator("svg.sparkline")).toHaveClass(/trend-up/);
+  await expect(row.locator("svg.sparkline line.baseline")).toHaveCount(1);
+  await publish(request, STOCKS_TOPIC, { symbol, price: 40, at: now + 2 });
+  await expect(row.getByTestId("pct")).toHaveText(/▼\s*down\s*-20\.00%/);
+  await expect(row.locator("svg.sparkline")).toHaveClass(/trend-down/);
+});
+
+test("the ticker sorts by % change, from the keyboard too", async ({ page, request }) => {
+  const stocks = new StocksPage(page);
+  // Spread out the % changes so the order is not a tie.
+  const now = Date.now();
+  for (const [i, pct] of [7, -3, 12].entries()) {
+    const symbol = freshSymbol();
+    await publish(request, STOCKS_TOPIC, { symbol, price: 100, at: now });
+    await publish(request, STOCKS_TOPIC, { symbol, price: 100 + pct, at: now + i + 1 });
+  }
+  await stocks.goto();
+  await stocks.waitLive();
+  const header = page.locator("th", { has: page.getByRole("button", { name: "% Change" }) });
+  await expect(header).toHaveAttribute("aria-sort", "none");
+  await page.getByRole("button", { name: "% Change" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(header).toHaveAttribute("aria-sort", "descending");
+  const pcts = () => stocks.rows.evaluateAll((els) => els.map((el) => Number(el.getAttribute("data-pct"))));
+  const sorted = (desc: boolean) => async () => {
+    const v = await pcts();
+    return v.length > 3 && v.every((x, i) => i === 0 || (desc ? v[i - 1]! >= x : v[i - 1]! <= x));
+  };
+  // Prices keep moving; the table re-sorts with them.
+  await expect.poll(sorted(true)).toBe(true);
+  await page.waitForTimeout(1500);
+  await expect.poll(sorted(true)).toBe(true);
+  await page.keyboard.press("Space");
+  await expect(header).toHaveAttribute("aria-sort", "ascending");
+  await expect.poll(sorted(false)).toBe(true);
+  const symbolHeader = page.locator("th", { has: page.getByRole("button", { name: "Symbol" }) });
+  await page.getByRole("button", { name: "Symbol" }).click();
+  await expect(symbolHeader).toHaveAttribute("aria-sort", "ascending");
+  await expect(header).toHaveAttribute("aria-sort", "none");
+  const symbols = await stocks.rows.evaluateAll((els) => els.map((el) => el.getAttribute("data-symbol")!));
+  expect(symbols).toEqual([...symbols].sort());
+});
+
+test("the row flash animates only opacity on an overlay", async ({ page }) => {
+  const stocks = new StocksPage(page);
+  await stocks.goto();
+  await stocks.waitLive();
+  const seen = await page.evaluate(async () => {
+    const found: string[] = [];
+    const end = Date.now() + 3000;
+    while (Date.now() < end) {
+      for (const a of document.getAnimations()) {
+        const effect = a.effect as KeyframeEffect;
+        if (!(effect.target as Element | null)?.closest(".ticker")) continue;
+        const props = effect.getKeyframes().flatMap((k) => Object.keys(k).filter((p) => !["offset", "computedOffset", "easing", "composite"].includes(p)));
+        found.push(`${effect.pseudoElement ?? "element"}:${[...new Set(props)].join("+")}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return [...new Set(found)];
+  });
+  expect(seen.length).toBeGreaterThan(0);
+  for (const s of seen) expect(s).toBe("::after:opacity");
+});
+
+test("reduced motion turns the flash off", async ({ page }) => {
+  await page.emulateMedia({ reducedMotion: "reduce" });
+  const stocks = new StocksPage(page);
+  await stocks.goto();
+  await stocks.waitLive();
+  const running = await page.evaluate(async () => {
+    let n = 0;
+    const end = Date.now() + 2000;
+    while (Date.now() < end) {
+      n += document.getAnimations().filter((a) => ((a.effect as KeyframeEffect).target as Element | null)?.closest(".ticker")).length;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return n;
+  });
+  expect(running).toBe(0);
+});
+
+test("no sideways scrolling at 320 px", async ({ page }) => {
+  await page.setViewportSize({ width: 320, height: 640 });
+  const stocks = new StocksPage(page);
+  await stocks.goto();
+  await stocks.waitLive();
+  const overflow = await page.evaluate(() => {
+    const wrap = document.querySelector(".table-wrap")!;
+    return {
+      page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      table: wrap.scrollWidth - wrap.clientWidth,
+    };
+  });
+  expect(overflow).toEqual({ page: 0, table: 0 });
+  // The % column is still there.
+  await expect(stocks.rows.first().getByTestId("pct")).toBeVisible();
+});

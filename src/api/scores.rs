@@ -65,8 +65,18 @@ impl FromServerFnError for ScoreError {
     }
 }
 
+/// What a saved change left on the board, so the form can show the values that were saved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saved {
+    /// The id of the published event.
+    pub event: u64,
+    /// The game as it now stands, e.g. `Guests 19 – 21 Hosts · Final`.
+    pub summary: String,
+}
+
 /// Changes one game. Fields left empty stay as they are (the form sends strings, so a number
-/// that does not parse gets a message naming the field). Returns the event id.
+/// that does not parse gets a message naming the field). The change is flagged `keeper`, so
+/// the simulator leaves the game alone from then on ([`crate::event::scores`]).
 #[server(prefix = "/api/fn", endpoint = "update_game")]
 pub async fn update_game(
     game: String,
@@ -74,13 +84,13 @@ pub async fn update_game(
     away_score: String,
     status: String,
     play: String,
-) -> Result<u64, ScoreError> {
+) -> Result<Saved, ScoreError> {
     super::request::answered(ssr::update_game(game, home_score, away_score, status, play).await)
 }
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::ScoreError;
+    use super::{Saved, ScoreError};
     use crate::api::request::{signed_in, state};
     use crate::event::scores::{GameStatus, MAX_SCORE};
     use crate::event::{BuiltIn, GameUpdate, Payload};
@@ -105,7 +115,7 @@ mod ssr {
         away_score: String,
         status: String,
         play: String,
-    ) -> Result<u64, ScoreError> {
+    ) -> Result<Saved, ScoreError> {
         let state = state();
         if signed_in(&state).await.is_none() {
             return Err(ScoreError::NotSignedIn);
@@ -128,11 +138,13 @@ mod ssr {
             away_score: score("away", &away_score)?,
             status,
             last_play: (!play.is_empty()).then(|| play.to_owned()),
+            keeper: true,
             ..GameUpdate::default()
         };
         if update
             == (GameUpdate {
                 id: update.id.clone(),
+                keeper: true,
                 ..GameUpdate::default()
             })
         {
@@ -147,6 +159,10 @@ mod ssr {
             .publish(BuiltIn::Scores.topic(), data)
             .await
             .map_err(|e| ScoreError::Unavailable(e.to_string()))?;
+        // The fold is pure, so the game as saved is `before` with the change applied (the
+        // snapshot may already hold later updates, or lag on a shared broker).
+        let mut after = before.clone();
+        after.apply(&update);
         if update.status == Some(GameStatus::Final) && before.status != GameStatus::Final {
             if let Some(game) = state.hub.snapshot().scores.games.get(&update.id) {
                 let notice =
@@ -157,6 +173,9 @@ mod ssr {
                     .await;
             }
         }
-        Ok(event_id.get())
+        Ok(Saved {
+            event: event_id.get(),
+            summary: after.summary(),
+        })
     }
 }

@@ -102,6 +102,85 @@ impl FeedState {
     }
 }
 
+/// A run of a post's text: plain text, or a web address to show as a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece<'a> {
+    Text(&'a str),
+    Link(&'a str),
+}
+
+/// Splits a post's text into text and links, for rendering as nodes (never markup).
+///
+/// Only `http://` and `https://` addresses become links — `javascript:`, `data:` and every
+/// other scheme stay text, so a link can only ever navigate to a web page. An address starts
+/// a word (or follows an opening bracket or quote), needs a host, and ends at whitespace, at
+/// a quote or angle bracket, or before trailing punctuation (`.`, `,`, `)` without its `(` …),
+/// as a reader would expect from "see https://example.com/a."
+pub fn linkify(text: &str) -> Vec<Piece<'_>> {
+    let mut pieces = Vec::new();
+    let mut plain_from = 0;
+    let mut i = 0;
+    let bytes = text.as_bytes();
+    while i < bytes.len() {
+        let at_word_start = i == 0 || {
+            let prev = text[..i].chars().next_back().unwrap_or(' ');
+            prev.is_whitespace() || matches!(prev, '(' | '[' | '<' | '"' | '\'')
+        };
+        if at_word_start {
+            if let Some(len) = link_len(&text[i..]) {
+                if plain_from < i {
+                    pieces.push(Piece::Text(&text[plain_from..i]));
+                }
+                pieces.push(Piece::Link(&text[i..i + len]));
+                i += len;
+                plain_from = i;
+                continue;
+            }
+        }
+        i += text[i..].chars().next().map_or(1, char::len_utf8);
+    }
+    if plain_from < text.len() {
+        pieces.push(Piece::Text(&text[plain_from..]));
+    }
+    pieces
+}
+
+/// The length of the http(s) address at the start of `s`, if there is one.
+fn link_len(s: &str) -> Option<usize> {
+    let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
+    let scheme = if lower.starts_with("https://") {
+        8
+    } else if lower.starts_with("http://") {
+        7
+    } else {
+        return None;
+    };
+    let end = s
+        .char_indices()
+        .find(|(_, c)| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>' | '`'))
+        .map_or(s.len(), |(i, _)| i);
+    let mut url = &s[..end];
+    // Trailing punctuation belongs to the sentence; a `)` only to the address if it opened one.
+    while let Some(last) = url.chars().next_back() {
+        let strip = match last {
+            '.' | ',' | ';' | ':' | '!' | '?' | '\'' | ']' | '}' => true,
+            ')' => url.matches('(').count() < url.matches(')').count(),
+            _ => false,
+        };
+        if !strip {
+            break;
+        }
+        url = &url[..url.len() - last.len_utf8()];
+    }
+    let host = url[scheme..].split(['/', '?', '#']).next().unwrap_or("");
+    let host_ok = !host.is_empty()
+        && !host.contains('@')
+        && host
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    host_ok.then_some(url.len())
+}
+
 /// Inserts keeping newest-first order by id; no duplicates.
 pub fn insert(posts: &mut Vec<Post>, post: Post) {
     match posts.binary_search_by(|p| post.id.cmp(&p.id)) {
@@ -173,6 +252,69 @@ mod tests {
         );
         // Characters, not bytes: 500 accented letters fit.
         assert!(new("é", &"é".repeat(MAX_TEXT_CHARS)).check().is_ok());
+    }
+
+    fn links(text: &str) -> Vec<&str> {
+        linkify(text)
+            .into_iter()
+            .filter_map(|p| match p {
+                Piece::Link(l) => Some(l),
+                Piece::Text(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_web_addresses_become_links() {
+        assert_eq!(
+            linkify("see https://example.com/a?b=1#c, then (http://x.org/wiki/A_(b)) ok."),
+            [
+                Piece::Text("see "),
+                Piece::Link("https://example.com/a?b=1#c"),
+                Piece::Text(", then ("),
+                Piece::Link("http://x.org/wiki/A_(b)"),
+                Piece::Text(") ok."),
+            ]
+        );
+        assert_eq!(links("HTTPS://EXAMPLE.COM."), ["HTTPS://EXAMPLE.COM"]);
+        assert_eq!(
+            links("a <https://a.b/c> \"https://d.e\""),
+            ["https://a.b/c", "https://d.e"]
+        );
+        assert_eq!(
+            links("ünïcode https://ex.com/ü/ø done"),
+            ["https://ex.com/ü/ø"]
+        );
+        for refused in [
+            "javascript:alert(1)",
+            "JavaScript:alert(document.cookie)",
+            "data:text/html,<script>alert(1)</script>",
+            "data:text/html;base64,PHNjcmlwdD4=",
+            "vbscript:msgbox",
+            "ftp://example.com",
+            "https://",
+            "http:///path",
+            "https://user@evil.com",
+            "xhttps://example.com",
+            "javascript:https://example.com",
+        ] {
+            assert!(
+                links(refused).is_empty(),
+                "{refused}: {:?}",
+                linkify(refused)
+            );
+        }
+        // A quote ends an address: no attribute can be smuggled in through it.
+        assert_eq!(links("https://a\"onmouseover=x"), ["https://a"]);
+        // The text is kept whole: the pieces put back together are the post.
+        let text = "x javascript:alert(1) https://ok.example/p. y";
+        let joined: String = linkify(text)
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) | Piece::Link(t) => *t,
+            })
+            .collect();
+        assert_eq!(joined, text);
     }
 
     #[test]

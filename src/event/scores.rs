@@ -1,7 +1,13 @@
 //! The scoreboard. A [`GameUpdate`] names a game by id and carries only what changed, so a
 //! scorekeeper can send just a score and the simulator can send just the clock; the first update
-//! for a new id should name both teams. [`ScoresState`] holds the games in the order they first
-//! appeared, so cards never jump around as games change.
+//! for a new id should name both teams. [`ScoresState`] lists live games first, then scheduled
+//! ones, then finals, each group in the order the games first appeared.
+//!
+//! A scorekeeper's word is final: an update flagged `keeper` marks its game as kept, and from
+//! then on unflagged updates (the simulator's, any automatic feed) no longer change it — until
+//! the game is final and a new matchup (both teams named) is announced for the id. The rule
+//! lives in the fold, so every instance that applies the committed events agrees, across
+//! restarts, and a simulator step racing a correction cannot undo it.
 
 use std::collections::BTreeMap;
 
@@ -83,6 +89,10 @@ pub struct GameUpdate {
     /// The last scoring play, e.g. `Okafor three-pointer`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_play: Option<String>,
+    /// Sent by a scorekeeper (the `/scores` form sets it): the game is then kept — unflagged
+    /// updates are ignored until it is final and a new matchup is announced.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keeper: bool,
 }
 
 fn valid_clock(c: &str) -> bool {
@@ -158,6 +168,9 @@ pub struct Game {
     pub updates: u64,
     /// Order of first appearance.
     pub seq: u64,
+    /// A scorekeeper changed this game: automatic updates leave it alone (see the module docs).
+    #[serde(default)]
+    pub kept: bool,
 }
 
 impl Game {
@@ -176,12 +189,51 @@ impl Game {
             away_flash: 0,
             updates: 0,
             seq,
+            kept: false,
         }
     }
 
-    /// Folds one update in. A score change only flashes when the teams stay the same (a new
-    /// matchup starting from 0–0 is not a score).
+    /// Whether `u` may change this game: a kept game takes only scorekeeper updates, or, once
+    /// final, the announcement of the court's next matchup.
+    pub fn accepts(&self, u: &GameUpdate) -> bool {
+        !self.kept
+            || u.keeper
+            || (self.status == GameStatus::Final && u.home.is_some() && u.away.is_some())
+    }
+
+    /// The side that won a final game (`None` while it is not final, or for a tie).
+    pub fn winner(&self) -> Option<Side> {
+        if self.status != GameStatus::Final {
+            return None;
+        }
+        match self.home_score.cmp(&self.away_score) {
+            std::cmp::Ordering::Greater => Some(Side::Home),
+            std::cmp::Ordering::Less => Some(Side::Away),
+            std::cmp::Ordering::Equal => None,
+        }
+    }
+
+    /// One line for the scorekeeper's confirmation: `Guests 19 – 21 Hosts · Final`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} {} – {} {} · {}",
+            self.away,
+            self.away_score,
+            self.home_score,
+            self.home,
+            self.status.label()
+        )
+    }
+
+    /// Folds one update in (callers check [`Game::accepts`] first). A score change only
+    /// flashes when the teams stay the same (a new matchup starting from 0–0 is not a score).
     pub fn apply(&mut self, u: &GameUpdate) {
+        if u.keeper {
+            self.kept = true;
+        } else if self.kept {
+            // Only a new matchup after a final gets here: the court is the simulator's again.
+            self.kept = false;
+        }
         let new_teams = u.home.as_deref().is_some_and(|h| h.trim() != self.home)
             || u.away.as_deref().is_some_and(|a| a.trim() != self.away);
         if let Some(h) = &u.home {
@@ -237,12 +289,23 @@ impl Game {
     }
 }
 
-/// What [`ScoresState::apply`] changed, for callers that react (the final-whistle notice).
+/// Which team of a game.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Home,
+    Away,
+}
+
+/// What [`ScoresState::apply`] changed, for callers that react (the final-whistle notice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Applied {
     pub went_final: bool,
     /// A game was added (and possibly another evicted): the card list changed.
     pub added: bool,
+    /// The game's status changed, so it moved between the live / scheduled / final groups.
+    pub moved: bool,
+    /// The update was ignored: the game is kept by a scorekeeper ([`Game::accepts`]).
+    pub ignored: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -257,14 +320,14 @@ impl ViewState for ScoresState {
 
     fn apply(&mut self, _id: EventId, u: &GameUpdate) -> Changed {
         let applied = self.update(u);
-        Changed::row(&u.id, applied.added)
+        Changed::row(&u.id, applied.added || applied.moved)
     }
 }
 
 impl KeyedState for ScoresState {
     type Row = Game;
 
-    /// Games in order of first appearance.
+    /// Live games, then scheduled, then finals; each group in order of first appearance.
     fn keys(&self) -> Vec<String> {
         self.ordered_ids()
     }
@@ -277,6 +340,12 @@ impl KeyedState for ScoresState {
 impl ScoresState {
     /// [`ViewState::apply`] with what a publisher reacts to (a game going final).
     pub fn update(&mut self, u: &GameUpdate) -> Applied {
+        if self.games.get(&u.id).is_some_and(|g| !g.accepts(u)) {
+            return Applied {
+                ignored: true,
+                ..Applied::default()
+            };
+        }
         let added = !self.games.contains_key(&u.id);
         if added {
             if self.games.len() >= MAX_GAMES {
@@ -287,11 +356,13 @@ impl ScoresState {
             self.games.insert(u.id.clone(), game);
         }
         let game = self.games.get_mut(&u.id).expect("inserted above");
-        let was_final = game.status == GameStatus::Final;
+        let was = game.status;
         game.apply(u);
         Applied {
-            went_final: !was_final && game.status == GameStatus::Final,
+            went_final: was != GameStatus::Final && game.status == GameStatus::Final,
             added,
+            moved: was != game.status,
+            ignored: false,
         }
     }
 
@@ -306,10 +377,18 @@ impl ScoresState {
         }
     }
 
-    /// Game ids in order of first appearance.
+    /// Game ids for display: live games first, then scheduled, then finals, each group in
+    /// order of first appearance (so cards only move when a game changes status).
     pub fn ordered_ids(&self) -> Vec<String> {
         let mut games: Vec<&Game> = self.games.values().collect();
-        games.sort_by_key(|g| g.seq);
+        games.sort_by_key(|g| {
+            let group = match g.status {
+                GameStatus::Live => 0,
+                GameStatus::Scheduled => 1,
+                GameStatus::Final => 2,
+            };
+            (group, g.seq)
+        });
         games.into_iter().map(|g| g.id.clone()).collect()
     }
 }
@@ -406,6 +485,94 @@ mod tests {
         let ids = s.ordered_ids();
         assert_eq!(ids.first().map(String::as_str), Some("g1"));
         assert_eq!(ids.last().map(String::as_str), Some("newer"));
+    }
+
+    #[test]
+    fn live_games_come_first_and_finals_last() {
+        let mut s = ScoresState::default();
+        for (id, status) in [
+            ("a", GameStatus::Final),
+            ("b", GameStatus::Scheduled),
+            ("c", GameStatus::Live),
+            ("d", GameStatus::Live),
+        ] {
+            s.update(&GameUpdate {
+                status: Some(status),
+                ..update(id)
+            });
+        }
+        assert_eq!(s.ordered_ids(), ["c", "d", "b", "a"]);
+        let changed = s.apply(
+            EventId::new(9),
+            &GameUpdate {
+                status: Some(GameStatus::Final),
+                ..update("c")
+            },
+        );
+        assert!(changed.order, "a status change moves the card");
+        assert_eq!(s.ordered_ids(), ["d", "b", "a", "c"]);
+        let changed = s.apply(
+            EventId::new(10),
+            &GameUpdate {
+                clock: Some("1:00".into()),
+                ..update("d")
+            },
+        );
+        assert!(!changed.order, "a clock tick does not");
+        s.games.get_mut("a").unwrap().home_score = 3;
+        assert_eq!(s.games["a"].winner(), Some(Side::Home));
+        assert_eq!(s.games["d"].winner(), None, "not final yet");
+    }
+
+    #[test]
+    fn a_kept_game_ignores_automatic_updates_until_a_new_matchup() {
+        let mut s = ScoresState::default();
+        s.update(&GameUpdate {
+            home: Some("Hosts".into()),
+            away: Some("Guests".into()),
+            status: Some(GameStatus::Live),
+            home_score: Some(10),
+            ..update("court-1")
+        });
+        s.update(&GameUpdate {
+            home_score: Some(50),
+            keeper: true,
+            ..update("court-1")
+        });
+        let sim = s.update(&GameUpdate {
+            home_score: Some(12),
+            clock: Some("3:00".into()),
+            ..update("court-1")
+        });
+        assert!(sim.ignored);
+        let g = &s.games["court-1"];
+        assert_eq!((g.home_score, g.kept, g.updates), (50, true, 2));
+        assert!(g.clock.is_empty(), "nothing of the ignored update lands");
+        // A new matchup while the kept game is still live is ignored too.
+        let next = GameUpdate {
+            home: Some("C".into()),
+            away: Some("D".into()),
+            home_score: Some(0),
+            status: Some(GameStatus::Scheduled),
+            ..update("court-1")
+        };
+        assert!(s.update(&next).ignored);
+        // The scorekeeper ends it; then the court's next matchup is the simulator's again.
+        s.update(&GameUpdate {
+            status: Some(GameStatus::Final),
+            keeper: true,
+            ..update("court-1")
+        });
+        assert!(!s.update(&next).ignored);
+        let g = &s.games["court-1"];
+        assert_eq!((g.home.as_str(), g.home_score, g.kept), ("C", 0, false));
+        assert!(
+            !s.update(&GameUpdate {
+                home_score: Some(2),
+                ..update("court-1")
+            })
+            .ignored
+        );
     }
 
     #[test]

@@ -1,5 +1,14 @@
 //! The stocks ticker: a tick is `{"symbol": "ACME", "price": 12.34}`; a [`Quote`] is what a row
 //! of the table shows, and [`StocksState`] is the whole table.
+//!
+//! ## The reference price
+//! Change and % change are measured against the symbol's *session open*: the first price of
+//! the UTC day ([`session_open`]). A tick may carry `at` (Unix ms) — the first tick of a later
+//! UTC day opens a new session — and `open`, the session's reference stated by the publisher.
+//! The simulator sends both on every tick, so the reference travels in the committed events:
+//! a snapshot rebuilt after a restart from only the newest events (the first tick of the day
+//! long trimmed away), another instance, and every browser all agree on it. A tick without
+//! `at` belongs to the quote's current session.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +33,39 @@ pub const DEFAULT_MAX_SYMBOLS: usize = 100;
 pub struct Tick {
     pub symbol: String,
     pub price: f64,
+    /// When the price was observed (Unix ms, UTC); decides the session ([`session_open`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+    /// The session's reference price, as the publisher knows it (wins over the rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<f64>,
+}
+
+/// Milliseconds in a UTC day (Unix time has no leap seconds).
+const DAY_MS: i64 = 86_400_000;
+
+/// The UTC day (days since 1970-01-01) of a Unix-ms time.
+pub fn utc_day(at_ms: i64) -> i64 {
+    at_ms.div_euclid(DAY_MS)
+}
+
+/// The reference-price rule: the session is the UTC day, and its open is the first price seen
+/// on that day. Given the current session (`(day, open)`, `None` before the first price) and a
+/// new price at `at_ms` (`None`: unknown, so the current session), returns the session after
+/// it. A publisher's stated `open` always wins.
+pub fn session_open(
+    current: Option<(i64, f64)>,
+    at_ms: Option<i64>,
+    price: f64,
+    stated: Option<f64>,
+) -> (i64, f64) {
+    let day = at_ms.map(utc_day);
+    let (day, open) = match (current, day) {
+        (Some((cur_day, open)), Some(day)) if day <= cur_day => (cur_day, open),
+        (Some((cur_day, open)), None) => (cur_day, open),
+        (_, day) => (day.unwrap_or(0), price),
+    };
+    (day, stated.unwrap_or(open))
 }
 
 impl super::Payload for Tick {
@@ -55,11 +97,17 @@ impl Tick {
                  then uppercase letters, digits or '.'"
             )));
         }
-        if !(self.price.is_finite() && self.price > 0.0 && self.price < 1e12) {
-            return Err(schema(format!(
-                "price {} must be a positive number below 1e12",
-                self.price
-            )));
+        for (name, v) in [("price", Some(self.price)), ("open", self.open)] {
+            if let Some(v) = v.filter(|v| !(v.is_finite() && *v > 0.0 && *v < 1e12)) {
+                return Err(schema(format!(
+                    "{name} {v} must be a positive number below 1e12"
+                )));
+            }
+        }
+        if self.at.is_some_and(|at| at < 0) {
+            return Err(schema(
+                "at must be a time in Unix milliseconds (0 or more)".to_owned(),
+            ));
         }
         Ok(())
     }
@@ -87,8 +135,11 @@ pub enum Move {
 pub struct Quote {
     pub symbol: String,
     pub price: f64,
-    /// The first price seen this session; change and % change are relative to it.
+    /// The session's reference price ([`session_open`]); change and % change are against it.
     pub open: f64,
+    /// The session's UTC day (0 when no tick said when it was).
+    #[serde(default)]
+    pub session_day: i64,
     pub high: f64,
     pub low: f64,
     /// How many ticks this quote has absorbed; the page shows it so a lost or repeated event
@@ -108,6 +159,7 @@ impl Quote {
             symbol: symbol.to_owned(),
             price,
             open: price,
+            session_day: 0,
             high: price,
             low: price,
             ticks: 1,
@@ -117,7 +169,30 @@ impl Quote {
         }
     }
 
-    /// Folds one new price into the quote.
+    /// The first tick of a symbol.
+    pub fn from_tick(tick: &Tick) -> Quote {
+        let mut q = Quote::new(&tick.symbol, tick.price);
+        (q.session_day, q.open) = session_open(None, tick.at, tick.price, tick.open);
+        q
+    }
+
+    /// Folds one tick in: a new session resets the open, high and low.
+    pub fn apply_tick(&mut self, tick: &Tick) {
+        let (day, open) = session_open(
+            Some((self.session_day, self.open)),
+            tick.at,
+            tick.price,
+            tick.open,
+        );
+        if day != self.session_day {
+            self.high = tick.price;
+            self.low = tick.price;
+        }
+        (self.session_day, self.open) = (day, open);
+        self.apply(tick.price);
+    }
+
+    /// Folds one new price into the quote (same session).
     pub fn apply(&mut self, price: f64) {
         self.last_move = if price > self.price {
             Move::Up
@@ -192,8 +267,8 @@ impl ViewState for StocksState {
         let quote = self
             .quotes
             .entry(tick.symbol.clone())
-            .and_modify(|q| q.apply(tick.price))
-            .or_insert_with(|| Quote::new(&tick.symbol, tick.price));
+            .and_modify(|q| q.apply_tick(tick))
+            .or_insert_with(|| Quote::from_tick(tick));
         quote.updated = id;
         while self.quotes.len() > self.max_symbols.max(1) {
             let oldest = self
@@ -232,7 +307,77 @@ mod tests {
         Tick {
             symbol: symbol.into(),
             price,
+            at: None,
+            open: None,
         }
+    }
+
+    fn at(symbol: &str, price: f64, at: i64) -> Tick {
+        Tick {
+            at: Some(at),
+            ..tick(symbol, price)
+        }
+    }
+
+    /// 2026-12-07T00:00:00Z.
+    const DEC7: i64 = 1_796_601_600_000;
+
+    #[test]
+    fn the_reference_is_the_first_price_of_the_utc_day() {
+        assert_eq!(utc_day(DEC7), 20_794);
+        assert_eq!(
+            utc_day(DEC7 - 1),
+            20_793,
+            "23:59:59.999 is still the day before"
+        );
+        let mut s = StocksState::default();
+        s.apply(EventId::new(1), &at("ACME", 100.0, DEC7 - 60_000));
+        s.apply(EventId::new(2), &at("ACME", 104.0, DEC7 - 1));
+        assert_eq!(s.quotes["ACME"].open, 100.0, "same day: the first price");
+        s.apply(EventId::new(3), &at("ACME", 110.0, DEC7));
+        let q = &s.quotes["ACME"];
+        assert_eq!(
+            (q.open, q.high, q.low),
+            (110.0, 110.0, 110.0),
+            "a new session"
+        );
+        s.apply(EventId::new(4), &at("ACME", 99.0, DEC7 + 3_600_000));
+        s.apply(EventId::new(5), &tick("ACME", 121.0));
+        let q = &s.quotes["ACME"];
+        assert_eq!(q.open, 110.0, "a tick without a time stays in the session");
+        assert!((q.change() - 11.0).abs() < 1e-9);
+        assert!((q.change_pct() - 10.0).abs() < 1e-9);
+        // A late tick from the day before does not reopen the old session.
+        s.apply(EventId::new(6), &at("ACME", 50.0, DEC7 - 5));
+        assert_eq!(s.quotes["ACME"].open, 110.0);
+    }
+
+    #[test]
+    fn a_stated_open_survives_a_rebuild_from_the_newest_events_only() {
+        // The simulator states the open on every tick; a snapshot rebuilt from just the last
+        // ticks (the day's first one trimmed away) agrees with the one that saw them all.
+        let ticks: Vec<Tick> = (0..10)
+            .map(|i| Tick {
+                open: Some(100.0),
+                ..at("ACME", 100.0 + i as f64, DEC7 + i * 1000)
+            })
+            .collect();
+        let mut full = StocksState::default();
+        let mut rebuilt = StocksState::default();
+        for (i, t) in ticks.iter().enumerate() {
+            full.apply(EventId::new(i as u64 + 1), t);
+            if i >= 7 {
+                rebuilt.apply(EventId::new(i as u64 + 1), t);
+            }
+        }
+        assert_eq!(full.quotes["ACME"].open, 100.0);
+        assert_eq!(rebuilt.quotes["ACME"].open, 100.0);
+        assert_eq!(
+            rebuilt.quotes["ACME"].change_pct(),
+            full.quotes["ACME"].change_pct()
+        );
+        assert_eq!(session_open(Some((5, 1.0)), None, 2.0, Some(3.0)), (5, 3.0));
+        assert_eq!(session_open(None, None, 2.0, None), (0, 2.0));
     }
 
     #[test]
@@ -304,6 +449,20 @@ mod tests {
             (tick("TOOLONGSYMBOL1", 1.0), "symbol"),
             (tick("ACME", f64::NAN), "price"),
             (tick("ACME", 0.0), "price"),
+            (
+                Tick {
+                    open: Some(-1.0),
+                    ..tick("ACME", 1.0)
+                },
+                "open",
+            ),
+            (
+                Tick {
+                    at: Some(-1),
+                    ..tick("ACME", 1.0)
+                },
+                "at must be",
+            ),
         ] {
             let err = t.validate().unwrap_err().to_string();
             assert!(err.contains(needle), "{err}");

@@ -42,6 +42,11 @@ impl NotificationsStore {
         self.toasts.update(|t| t.retain(|n| n.id != id));
     }
 
+    /// Clears every toast (the notices stay in the recent list).
+    pub fn dismiss_all(&self) {
+        self.toasts.set(Vec::new());
+    }
+
     pub fn replace(&self, state: &NotificationsState) {
         self.recent.set(state.recent.clone());
     }

@@ -5,7 +5,18 @@
 //!
 //! Each step publishes one partial [`GameUpdate`] per court that changed, exactly as an external
 //! publisher or the scorekeeper would; when a game ends it also sends a notification.
+//!
+//! Two rules a sports fan checks first, both kept by [`League`]:
+//! - **One game per team.** A court's next matchup is drawn only from teams not on another
+//!   court's current game (whatever its status), so no team is ever in two live games. With
+//!   more courts than pairs of free teams (over 8 courts), a court waits for teams to free up.
+//! - **The scorekeeper wins.** A game a scorekeeper changed is *kept* (see
+//!   [`crate::event::scores`]): before each step the league reads the board, and a kept court
+//!   is left alone — no clock, no scores — until the scorekeeper ends the game; then, after the
+//!   usual pause, the court gets its next matchup. The fold ignores unflagged updates to a
+//!   kept game as well, so a step racing a correction cannot undo it either.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -15,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::event::notifications::Level;
 use crate::event::scores::{Game, GameStatus};
-use crate::event::BuiltIn;
+use crate::event::{BuiltIn, ScoresState};
 use crate::event::{GameUpdate, NewNotice};
 use crate::hub::Hub;
 
@@ -79,6 +90,8 @@ pub struct Court {
     clock: u32,
     /// Steps left in the current scheduled / final pause.
     wait: u32,
+    /// A scorekeeper has this game ([`Game::kept`] on the board): the court does not step.
+    kept: bool,
 }
 
 fn clock_text(secs: u32) -> String {
@@ -86,41 +99,77 @@ fn clock_text(secs: u32) -> String {
 }
 
 impl Court {
-    /// A court with a fresh scheduled game; `head_start` steps are played at once so courts
-    /// start out at different moments of their games.
-    pub fn new(index: usize, rng: &mut impl Rng, head_start: u32) -> Court {
-        let mut c = Court {
+    /// An empty court (no game until [`Court::step`] finds two free teams).
+    fn empty(index: usize) -> Court {
+        Court {
             id: format!("court-{}", index + 1),
             home: String::new(),
             away: String::new(),
             home_score: 0,
             away_score: 0,
-            status: GameStatus::Scheduled,
+            status: GameStatus::Final,
             period: 0,
             clock: 0,
             wait: 0,
-        };
-        c.new_matchup(rng);
-        for _ in 0..head_start {
-            c.step(rng);
+            kept: false,
         }
-        c
     }
 
-    fn new_matchup(&mut self, rng: &mut impl Rng) {
-        let h = rng.random_range(0..TEAMS.len());
-        let mut a = rng.random_range(0..TEAMS.len() - 1);
+    /// Whether the court has a game to show (it may wait for free teams).
+    pub fn has_game(&self) -> bool {
+        !self.home.is_empty()
+    }
+
+    /// The teams of the court's current game.
+    fn teams(&self) -> [&str; 2] {
+        [self.home.as_str(), self.away.as_str()]
+    }
+
+    /// Draws the next matchup from teams not in `busy`; `false` (and no change) when fewer
+    /// than two are free.
+    fn new_matchup(&mut self, rng: &mut impl Rng, busy: &HashSet<&str>) -> bool {
+        let free: Vec<&str> = TEAMS
+            .iter()
+            .copied()
+            .filter(|t| !busy.contains(t))
+            .collect();
+        if free.len() < 2 {
+            return false;
+        }
+        let h = rng.random_range(0..free.len());
+        let mut a = rng.random_range(0..free.len() - 1);
         if a >= h {
             a += 1;
         }
-        self.home = TEAMS[h].into();
-        self.away = TEAMS[a].into();
+        self.home = free[h].into();
+        self.away = free[a].into();
+        self.kept = false;
         self.home_score = 0;
         self.away_score = 0;
         self.status = GameStatus::Scheduled;
         self.period = 0;
         self.clock = QUARTER_SECS;
         self.wait = SCHEDULED_STEPS + rng.random_range(0..4);
+        true
+    }
+
+    /// Takes what the board says about this court's game: a kept game stops the court (and,
+    /// once the scorekeeper ends it, starts the usual pause before the next matchup).
+    fn sync(&mut self, game: Option<&Game>) {
+        let Some(game) = game.filter(|g| g.kept) else {
+            self.kept = false;
+            return;
+        };
+        let was_final = self.status == GameStatus::Final;
+        self.kept = true;
+        self.home.clone_from(&game.home);
+        self.away.clone_from(&game.away);
+        self.home_score = game.home_score;
+        self.away_score = game.away_score;
+        self.status = game.status;
+        if game.status == GameStatus::Final && !(was_final && self.wait > 0) {
+            self.wait = FINAL_STEPS;
+        }
     }
 
     /// The whole game as one update (announcing a matchup, or after a restart).
@@ -135,6 +184,7 @@ impl Court {
             period: Some(self.period),
             clock: Some(clock_text(self.clock)),
             last_play: None,
+            keeper: false,
         }
     }
 
@@ -145,8 +195,13 @@ impl Court {
         }
     }
 
-    /// Advances the game by one step; returns what changed, if anything.
-    pub fn step(&mut self, rng: &mut impl Rng) -> Option<GameUpdate> {
+    /// Advances the game by one step; returns what changed, if anything. `busy` holds the
+    /// teams of the other courts' games (a new matchup avoids them). A kept game whose
+    /// scorekeeper has not ended it does not move.
+    pub fn step(&mut self, rng: &mut impl Rng, busy: &HashSet<&str>) -> Option<GameUpdate> {
+        if self.kept && self.status != GameStatus::Final {
+            return None;
+        }
         match self.status {
             GameStatus::Scheduled => {
                 self.wait = self.wait.saturating_sub(1);
@@ -165,10 +220,7 @@ impl Court {
             }
             GameStatus::Final => {
                 self.wait = self.wait.saturating_sub(1);
-                (self.wait == 0).then(|| {
-                    self.new_matchup(rng);
-                    self.full()
-                })
+                (self.wait == 0 && self.new_matchup(rng, busy)).then(|| self.full())
             }
             GameStatus::Live => Some(self.play(rng)),
         }
@@ -233,6 +285,90 @@ impl Court {
     }
 }
 
+/// The simulator's courts, stepped together so that no team is on two courts at once.
+#[derive(Debug, Clone)]
+pub struct League {
+    pub courts: Vec<Court>,
+}
+
+impl League {
+    /// `games` courts, taking over the kept games already on `board`; every other court gets a
+    /// matchup of free teams and a random head start (up to `head_start` steps) so courts start
+    /// at different moments of their games.
+    pub fn new(games: usize, board: &ScoresState, rng: &mut impl Rng, head_start: u32) -> League {
+        let mut league = League {
+            courts: (0..games).map(Court::empty).collect(),
+        };
+        league.sync(board);
+        for i in 0..games {
+            if league.courts[i].has_game() {
+                continue;
+            }
+            let busy = league.busy_except(i);
+            let mut court = league.courts[i].clone();
+            court.new_matchup(rng, &busy);
+            league.courts[i] = court;
+        }
+        for i in 0..games {
+            let steps = if head_start == 0 {
+                0
+            } else {
+                rng.random_range(0..head_start)
+            };
+            for _ in 0..steps {
+                league.step_court(i, rng);
+            }
+        }
+        league
+    }
+
+    /// The teams of every court's current game but court `i`'s.
+    fn busy_except(&self, i: usize) -> HashSet<&'static str> {
+        let mut busy = HashSet::new();
+        for (j, c) in self.courts.iter().enumerate() {
+            if j != i {
+                for t in c.teams() {
+                    // Teams are always from TEAMS; map back to the 'static names.
+                    if let Some(&name) = TEAMS.iter().find(|&&n| n == t) {
+                        busy.insert(name);
+                    }
+                }
+            }
+        }
+        busy
+    }
+
+    fn step_court(&mut self, i: usize, rng: &mut impl Rng) -> Option<GameUpdate> {
+        let busy = self.busy_except(i);
+        self.courts[i].step(rng, &busy)
+    }
+
+    /// Reads the board: which games a scorekeeper keeps, and where they stand.
+    pub fn sync(&mut self, board: &ScoresState) {
+        for c in &mut self.courts {
+            c.sync(board.games.get(&c.id));
+        }
+    }
+
+    /// Every court's game as one update each (announcing the board after a start), except
+    /// kept games and courts without a game.
+    pub fn full(&self) -> Vec<GameUpdate> {
+        self.courts
+            .iter()
+            .filter(|c| c.has_game() && !c.kept)
+            .map(Court::full)
+            .collect()
+    }
+
+    /// One step of every court, after reading the board; the updates to publish.
+    pub fn step(&mut self, rng: &mut impl Rng, board: &ScoresState) -> Vec<GameUpdate> {
+        self.sync(board);
+        (0..self.courts.len())
+            .filter_map(|i| self.step_court(i, rng))
+            .collect()
+    }
+}
+
 /// The notice for a game that just ended.
 pub fn final_notice(game: &Game) -> NewNotice {
     let (winner, loser, w, l) = if game.home_score >= game.away_score {
@@ -269,12 +405,7 @@ impl Simulator {
         let scores = BuiltIn::Scores.topic();
         let notifications = BuiltIn::Notifications.topic();
         let mut rng = StdRng::from_os_rng();
-        let mut courts: Vec<Court> = (0..self.games)
-            .map(|i| {
-                let head_start = rng.random_range(0..120);
-                Court::new(i, &mut rng, head_start)
-            })
-            .collect();
+        let mut league = hub.read(|s| League::new(self.games, &s.scores, &mut rng, 120));
         let mut ticker = tokio::time::interval(self.period);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut first = true;
@@ -285,9 +416,9 @@ impl Simulator {
             }
             let updates: Vec<GameUpdate> = if first {
                 first = false;
-                courts.iter().map(Court::full).collect()
+                league.full()
             } else {
-                courts.iter_mut().filter_map(|c| c.step(&mut rng)).collect()
+                hub.read(|s| league.step(&mut rng, &s.scores))
             };
             for u in updates {
                 let data = serde_json::to_string(&u).expect("an update always serializes");
@@ -317,13 +448,15 @@ mod tests {
     #[test]
     fn games_run_from_scheduled_to_final_and_start_over() {
         let mut rng = StdRng::seed_from_u64(7);
-        let mut court = Court::new(0, &mut rng, 0);
         let mut state = ScoresState::default();
-        state.update(&court.full());
+        let mut league = League::new(1, &state, &mut rng, 0);
+        for u in league.full() {
+            state.update(&u);
+        }
         let (mut finals, mut scoring_steps, mut live_steps, mut matchups) = (0, 0, 0, 1);
         for _ in 0..2000 {
             let before = state.games["court-1"].clone();
-            if let Some(u) = court.step(&mut rng) {
+            for u in league.step(&mut rng, &state) {
                 u.check().expect("every simulated update is valid");
                 let applied = state.update(&u);
                 finals += u32::from(applied.went_final);
@@ -348,6 +481,123 @@ mod tests {
             scoring_steps * 4 > live_steps,
             "{scoring_steps} of {live_steps}"
         );
+    }
+
+    /// Every team on the board appears in at most one game that is not final.
+    fn assert_one_game_per_team(state: &ScoresState, step: usize) {
+        let mut seen = HashSet::new();
+        for g in state.games.values() {
+            if g.status == GameStatus::Final {
+                continue;
+            }
+            for t in [&g.home, &g.away] {
+                assert!(seen.insert(t.clone()), "step {step}: {t} is in two games");
+            }
+        }
+    }
+
+    #[test]
+    fn no_team_plays_two_games_at_once() {
+        for seed in [1, 2, 3] {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut state = ScoresState::default();
+            // 12 courts for 16 teams: some courts must wait for teams to free up.
+            let mut league = League::new(12, &state, &mut rng, 120);
+            for u in league.full() {
+                state.update(&u);
+            }
+            assert_one_game_per_team(&state, 0);
+            let mut live_max = 0;
+            for step in 1..3000 {
+                for u in league.step(&mut rng, &state) {
+                    u.check().expect("valid");
+                    state.update(&u);
+                }
+                assert_one_game_per_team(&state, step);
+                let live = state
+                    .games
+                    .values()
+                    .filter(|g| g.status == GameStatus::Live)
+                    .count();
+                live_max = live_max.max(live);
+            }
+            assert!(
+                live_max >= 6,
+                "seed {seed}: at most {live_max} live at once"
+            );
+            assert!(live_max <= 8, "16 teams make at most 8 games");
+        }
+    }
+
+    #[test]
+    fn the_simulator_leaves_a_kept_game_alone_until_it_is_final() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut state = ScoresState::default();
+        let mut league = League::new(3, &state, &mut rng, 0);
+        for u in league.full() {
+            state.update(&u);
+        }
+        // Run until court-2 is live, then a scorekeeper corrects it.
+        let mut steps = 0;
+        while state.games["court-2"].status != GameStatus::Live {
+            for u in league.step(&mut rng, &state) {
+                state.update(&u);
+            }
+            steps += 1;
+            assert!(steps < 100, "court-2 never started");
+        }
+        state.update(&GameUpdate {
+            id: "court-2".into(),
+            home_score: Some(77),
+            keeper: true,
+            ..GameUpdate::default()
+        });
+        let kept = state.games["court-2"].clone();
+        for _ in 0..300 {
+            let updates = league.step(&mut rng, &state);
+            assert!(
+                updates.iter().all(|u| u.id != "court-2"),
+                "the simulator sent an update for a kept game"
+            );
+            for u in updates {
+                state.update(&u);
+            }
+        }
+        assert_eq!(state.games["court-2"], kept);
+        assert!(
+            state.games["court-1"].updates > 50,
+            "the other courts kept playing"
+        );
+        // Even an update sent anyway (a step that raced the correction) is ignored.
+        let mut raced = league.courts[1].clone();
+        raced.kept = false;
+        raced.home_score = 3;
+        assert!(state.update(&raced.full()).ignored);
+        assert_eq!(state.games["court-2"].home_score, 77);
+
+        // The scorekeeper ends the game: after the pause the court has its next matchup.
+        state.update(&GameUpdate {
+            id: "court-2".into(),
+            status: Some(GameStatus::Final),
+            keeper: true,
+            ..GameUpdate::default()
+        });
+        let mut next = None;
+        for step in 0..=FINAL_STEPS + 1 {
+            for u in league.step(&mut rng, &state) {
+                if u.id == "court-2" {
+                    next = Some(step);
+                }
+                state.update(&u);
+            }
+        }
+        assert!(next.is_some_and(|s| s + 1 >= FINAL_STEPS), "{next:?}");
+        let g = &state.games["court-2"];
+        assert_eq!(
+            (g.status, g.kept, g.home_score),
+            (GameStatus::Scheduled, false, 0)
+        );
+        assert_one_game_per_team(&state, 0);
     }
 
     #[test]

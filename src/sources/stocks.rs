@@ -4,6 +4,10 @@
 //! up to ±5%, so the table looks alive without running away. A move of more than
 //! [`BIG_MOVE_PCT`] in one tick also sends a notification. Prices start where the snapshot
 //! left them, so a restart continues the walk instead of jumping.
+//!
+//! Every tick states when it was made and the session's reference price (`at`, `open`: the
+//! first price of the UTC day, [`session_open`]), so the reference survives restarts and
+//! trimmed history: it is carried by the newest events, not only by the day's first one.
 
 use std::time::Duration;
 
@@ -12,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::event::notifications::Level;
+use crate::event::stocks::session_open;
 use crate::event::BuiltIn;
 use crate::event::{NewNotice, Tick};
 use crate::hub::Hub;
@@ -38,6 +43,8 @@ impl Simulator {
             Tick {
                 symbol: symbol.clone(),
                 price: 1.0,
+                at: None,
+                open: None,
             }
             .validate()
             .map_err(|e| format!("--stocks-symbols: {e}"))?;
@@ -69,6 +76,18 @@ impl Simulator {
                 })
                 .collect()
         };
+        // Each symbol's session (UTC day, open), continued from the snapshot.
+        let mut sessions: Vec<Option<(i64, f64)>> = self
+            .symbols
+            .iter()
+            .map(|s| {
+                snapshot
+                    .stocks
+                    .quotes
+                    .get(s)
+                    .map(|q| (q.session_day, q.open))
+            })
+            .collect();
         let mut ticker = tokio::time::interval(self.period);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -88,9 +107,14 @@ impl Simulator {
             };
             let before = prices[i];
             prices[i] = price;
+            let at = crate::event::now_ms();
+            let session = session_open(sessions[i], Some(at), price, None);
+            sessions[i] = Some(session);
             let tick = Tick {
                 symbol: self.symbols[i].clone(),
                 price,
+                at: Some(at),
+                open: Some(session.1),
             };
             let data = serde_json::to_string(&tick).expect("a Tick always serializes");
             if super::stopped(hub.publish(topic.clone(), data).await) {

@@ -107,9 +107,43 @@ pub fn date_time_utc(ms: i64) -> String {
     format!("{} {d}, {h:02}:{mi:02} UTC", MONTHS[(mo - 1) as usize])
 }
 
+/// `Dec 7, 14:05` for a time already shifted to the viewer's zone (no zone named).
+pub fn date_time_plain(ms: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (_, mo, d, h, mi, _) = civil(ms);
+    format!("{} {d}, {h:02}:{mi:02}", MONTHS[(mo - 1) as usize])
+}
+
+/// How long ago `at` was, at `now` (both Unix ms): `just now`, `5 min ago`, `3 h ago`, `2 d
+/// ago`. A time in the future (a clock ahead of this one) reads `just now`.
+pub fn ago(now: i64, at: i64) -> String {
+    let secs = (now - at).max(0) / 1000;
+    match secs {
+        0..45 => "just now".to_owned(),
+        45..3600 => format!("{} min ago", (secs + 30) / 60),
+        3600..86_400 => format!("{} h ago", secs / 3600),
+        _ => format!("{} d ago", secs / 86_400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_and_local_times() {
+        let at = 1_795_532_746_000; // Nov 24, 15:05:46 UTC
+        assert_eq!(ago(at + 10_000, at), "just now");
+        assert_eq!(ago(at - 5_000, at), "just now", "a clock slightly behind");
+        assert_eq!(ago(at + 50_000, at), "1 min ago");
+        assert_eq!(ago(at + 5 * 60_000, at), "5 min ago");
+        assert_eq!(ago(at + 3 * 3_600_000 + 1, at), "3 h ago");
+        assert_eq!(ago(at + 49 * 3_600_000, at), "2 d ago");
+        // Tokyo is UTC+9: the shifted time reads as the local wall clock.
+        assert_eq!(date_time_plain(at + 9 * 3_600_000), "Nov 25, 00:05");
+    }
 
     #[test]
     fn host_figures() {

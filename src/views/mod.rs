@@ -3,10 +3,12 @@
 
 pub mod badge;
 pub mod chart;
+pub mod display;
 pub mod feed;
 pub mod format;
 pub mod home;
 pub mod jobs;
+pub mod local_time;
 pub mod monitor;
 pub mod not_found;
 pub mod operator;

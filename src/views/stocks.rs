@@ -1,17 +1,141 @@
 //! `/stocks`: the live ticker. Each row owns one signal; a tick updates that row's cells in
 //! place (price, change, range, sparkline, flash) and never re-creates the row element.
+//!
+//! Change and % change are against the session open (the first price of the UTC day, see
+//! [`crate::event::stocks`]), with ▲/▼ (and words for screen readers). The column headers are
+//! buttons that sort the table (again to reverse; `aria-sort` says how it is sorted); a sorted
+//! table re-orders as prices move, by moving the existing rows. The row flash is an overlay
+//! fading out (opacity only, so the compositor does the work), off under reduced motion.
+
+use std::cmp::Ordering;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::format;
 use super::sparkline::Sparkline;
-use crate::event::stocks::Move;
+use crate::event::stocks::{Move, Quote};
 use crate::live::LiveStore;
+
+/// A column the table can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Symbol,
+    Price,
+    Change,
+    Pct,
+}
+
+impl SortKey {
+    fn compare(self, a: &Quote, b: &Quote) -> Ordering {
+        let by = |f: fn(&Quote) -> f64| f(a).total_cmp(&f(b));
+        match self {
+            SortKey::Symbol => a.symbol.cmp(&b.symbol),
+            SortKey::Price => by(|q| q.price),
+            SortKey::Change => by(Quote::change),
+            SortKey::Pct => by(Quote::change_pct),
+        }
+        .then_with(|| a.symbol.cmp(&b.symbol))
+    }
+
+    /// The direction a first click sorts in: names A→Z, numbers biggest first.
+    fn first_descending(self) -> bool {
+        self != SortKey::Symbol
+    }
+}
+
+/// How the table is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+impl Default for Sort {
+    fn default() -> Self {
+        Sort {
+            key: SortKey::Symbol,
+            descending: false,
+        }
+    }
+}
+
+impl Sort {
+    /// Clicking a header: the same column again reverses, another starts in its usual order.
+    pub fn toggle(self, key: SortKey) -> Sort {
+        if self.key == key {
+            Sort {
+                key,
+                descending: !self.descending,
+            }
+        } else {
+            Sort {
+                key,
+                descending: key.first_descending(),
+            }
+        }
+    }
+
+    /// Symbols in this order.
+    pub fn order(self, quotes: &mut [Quote]) -> Vec<String> {
+        quotes.sort_by(|a, b| {
+            let o = self.key.compare(a, b);
+            if self.descending {
+                o.reverse()
+            } else {
+                o
+            }
+        });
+        quotes.iter().map(|q| q.symbol.clone()).collect()
+    }
+}
 
 #[component]
 pub fn StocksPage() -> impl IntoView {
     let stocks = expect_context::<LiveStore>().stocks;
+    let sort = RwSignal::new(Sort::default());
+    // Reads every row only when sorted by a value; by symbol, the store's order already is.
+    let ordered = move || {
+        let sort = sort.get();
+        if sort == Sort::default() {
+            return stocks.keys.get();
+        }
+        let mut quotes: Vec<Quote> = stocks.keys.with(|keys| {
+            keys.iter()
+                .filter_map(|k| stocks.row(k).map(|q| q.get()))
+                .collect()
+        });
+        sort.order(&mut quotes)
+    };
+    let header = move |key: SortKey, label: &'static str, class: &'static str| {
+        let aria = move || {
+            let s = sort.get();
+            match (s.key == key, s.descending) {
+                (false, _) => "none",
+                (true, false) => "ascending",
+                (true, true) => "descending",
+            }
+        };
+        let mark = move || match aria() {
+            "ascending" => "▲",
+            "descending" => "▼",
+            _ => "",
+        };
+        view! {
+            <th scope="col" class=class aria-sort=aria>
+                <button
+                    type="button"
+                    class="sort"
+                    data-sort=label
+                    on:click=move |_| sort.update(|s| *s = s.toggle(key))
+                >
+                    {label}
+                    <span class="sort-mark" aria-hidden="true">{mark}</span>
+                </button>
+            </th>
+        }
+        .into_any()
+    };
     view! {
         <Title text="Stocks · Pulse"/>
         <section class="panel" aria-labelledby="stocks-title">
@@ -19,7 +143,7 @@ pub fn StocksPage() -> impl IntoView {
                 <h1 id="stocks-title">"Stocks"</h1>
                 <p class="muted">
                     {move || format!("{} symbols", stocks.len())}
-                    " · change since first tick this session"
+                    " · change since the session open (first price of the UTC day)"
                 </p>
             </div>
             <Show
@@ -36,24 +160,22 @@ pub fn StocksPage() -> impl IntoView {
             >
                 <div class="table-wrap">
                     <table class="ticker">
-                        <caption class="sr-only">"Live stock prices"</caption>
+                        <caption class="sr-only">
+                            "Live stock prices. Column headers are buttons that sort the table."
+                        </caption>
                         <thead>
                             <tr>
-                                <th scope="col">"Symbol"</th>
-                                <th scope="col" class="num">"Price"</th>
-                                <th scope="col" class="num">"Change"</th>
-                                <th scope="col" class="num">"% Change"</th>
+                                {header(SortKey::Symbol, "Symbol", "")}
+                                {header(SortKey::Price, "Price", "num")}
+                                {header(SortKey::Change, "Change", "num hide-xs")}
+                                {header(SortKey::Pct, "% Change", "num")}
                                 <th scope="col" class="num hide-sm">"High"</th>
                                 <th scope="col" class="num hide-sm">"Low"</th>
                                 <th scope="col" class="spark-col">"Trend"</th>
                             </tr>
                         </thead>
                         <tbody>
-                            <For
-                                each=move || stocks.keys.get()
-                                key=|symbol| symbol.clone()
-                                let:symbol
-                            >
+                            <For each=ordered key=|symbol| symbol.clone() let:symbol>
                                 <StockRow symbol/>
                             </For>
                         </tbody>
@@ -62,6 +184,7 @@ pub fn StocksPage() -> impl IntoView {
             </Show>
         </section>
     }
+    .into_any()
 }
 
 /// The flash class for the latest move. It alternates between two identical animations on
@@ -76,13 +199,29 @@ fn flash_class(m: Move, ticks: u64) -> &'static str {
     }
 }
 
-fn trend_class(v: f64) -> &'static str {
-    if v > 0.0 {
-        "num up"
+fn trend_class(v: f64, extra: &'static str) -> String {
+    let dir = if v > 0.0 {
+        " up"
     } else if v < 0.0 {
-        "num down"
+        " down"
     } else {
-        "num"
+        ""
+    };
+    format!("num{dir}{extra}")
+}
+
+/// ▲ / ▼ before a change, with the direction in words for screen readers.
+fn arrow(v: f64) -> impl IntoView {
+    let (mark, words) = if v > 0.0 {
+        ("▲", "up ")
+    } else if v < 0.0 {
+        ("▼", "down ")
+    } else {
+        ("", "unchanged ")
+    };
+    view! {
+        <span class="arrow" aria-hidden="true">{mark}</span>
+        <span class="sr-only">{words}</span>
     }
 }
 
@@ -99,21 +238,61 @@ fn StockRow(symbol: String) -> impl IntoView {
             data-testid="stock-row"
             data-symbol=symbol.clone()
             data-ticks=move || q.with(|q| q.ticks.to_string())
+            data-pct=move || format!("{:.6}", pct())
             class=move || q.with(|q| flash_class(q.last_move, q.ticks))
         >
             <th scope="row" class="symbol">{symbol.clone()}</th>
             <td class="num price" data-testid="price">{move || q.with(|q| format::price(q.price))}</td>
-            <td class=move || trend_class(change())>{move || format::signed(change())}</td>
-            <td class=move || trend_class(pct())>{move || format::percent(pct())}</td>
+            <td class=move || trend_class(change(), " hide-xs") data-testid="change">
+                {move || arrow(change())}
+                {move || format::signed(change())}
+            </td>
+            <td class=move || trend_class(pct(), "") data-testid="pct">
+                {move || arrow(pct())}
+                {move || format::percent(pct())}
+            </td>
             <td class="num hide-sm">{move || q.with(|q| format::price(q.high))}</td>
             <td class="num hide-sm">{move || q.with(|q| format::price(q.low))}</td>
             <td class="spark-col">
                 <Sparkline
                     values=Signal::derive(move || q.with(|q| q.recent.clone()))
-                    label=format!("Recent prices of {symbol}")
+                    baseline=Signal::derive(move || q.with(|q| q.open))
+                    label=format!("Recent prices of {symbol}, against the session open")
                 />
             </td>
         </tr>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quote(symbol: &str, open: f64, price: f64) -> Quote {
+        let mut q = Quote::new(symbol, open);
+        q.apply(price);
+        q
+    }
+
+    #[test]
+    fn sorts_by_percent_change_and_reverses() {
+        let mut quotes = vec![
+            quote("AAA", 100.0, 101.0), // +1%
+            quote("BBB", 10.0, 9.0),    // -10%
+            quote("CCC", 50.0, 55.0),   // +10%
+        ];
+        let sort = Sort::default().toggle(SortKey::Pct);
+        assert!(sort.descending, "numbers sort biggest first");
+        assert_eq!(sort.order(&mut quotes), ["CCC", "AAA", "BBB"]);
+        let sort = sort.toggle(SortKey::Pct);
+        assert_eq!(sort.order(&mut quotes), ["BBB", "AAA", "CCC"]);
+        let by_symbol = sort.toggle(SortKey::Symbol);
+        assert!(!by_symbol.descending);
+        assert_eq!(by_symbol.order(&mut quotes), ["AAA", "BBB", "CCC"]);
+        assert_eq!(
+            Sort::default().toggle(SortKey::Change).order(&mut quotes),
+            ["CCC", "AAA", "BBB"]
+        );
+    }
 }
