@@ -68,15 +68,20 @@ const browser = await chromium.launch({
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
   ],
 });
+// name, path, colour scheme, and optionally a phone-sized viewport
 const shots = [
+  ["stocks", "/stocks", "light"],
+  ["stocks", "/stocks", "dark"],
+  ["stocks-phone", "/stocks", "light", { width: 390, height: 844 }],
+  ["scores-phone", "/scores", "dark", { width: 390, height: 844 }],
   ["home", "/", "light"],
   ["scores", "/scores", "light"],
   ["feed", "/feed", "light"],
   ["monitor", "/monitor", "dark"],
   ["jobs", "/jobs", "light"],
 ];
-for (const [name, url, scheme] of shots) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 860 }, colorScheme: scheme });
+for (const [name, url, scheme, phone] of shots) {
+  const page = await browser.newPage({ viewport: phone ?? { width: 1280, height: 860 }, colorScheme: scheme });
   await page.goto(base + url);
   await page.waitForSelector('[data-testid="connection"][data-state="live"]', { timeout: 15_000 });
   // Let a few events arrive so charts and flashes show real movement.
