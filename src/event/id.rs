@@ -110,4 +110,22 @@ mod tests {
         );
         assert_eq!(EventId::new(7).to_string(), "7");
     }
+
+    proptest::proptest! {
+        /// Whatever a client sends as `Last-Event-ID` / `since`: accepted exactly when it is
+        /// 1–20 digits (spaces around ignored) that fit an id, and then it is that number.
+        #[test]
+        fn any_text_is_an_id_only_if_it_is_the_digits_of_one(raw in "\\PC{0,24}|[ 0-9+-.]{0,24}") {
+            let t = raw.trim();
+            let expected = (!t.is_empty() && t.len() <= 20 && t.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| t.parse::<u64>().ok())
+                .flatten();
+            proptest::prop_assert_eq!(raw.parse::<EventId>().ok(), expected.map(EventId::new));
+        }
+
+        #[test]
+        fn every_id_survives_the_wire(n in proptest::num::u64::ANY) {
+            proptest::prop_assert_eq!(EventId::new(n).to_string().parse::<EventId>(), Ok(EventId::new(n)));
+        }
+    }
 }

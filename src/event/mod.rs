@@ -254,4 +254,23 @@ mod tests {
         s.apply(EventId::new(6), "orders", r#"{"x":1}"#).unwrap();
         assert_eq!(s.id, EventId::new(6));
     }
+
+    proptest::proptest! {
+        /// Any body sent to any built-in topic is answered (accepted or a `PayloadError`),
+        /// never a panic, and what is accepted is what the views will parse.
+        #[test]
+        fn any_body_to_a_builtin_topic_is_answered(
+            body in "\\PC{0,64}|\\{(\"[a-z_]{1,8}\":(-?[0-9]{1,12}(\\.[0-9]{1,3})?|\"[^\"\\\\]{0,12}\"|true|null|\\[\\]),?){0,6}\\}",
+            which in 0usize..BuiltIn::ALL.len(),
+        ) {
+            let builtin = BuiltIn::ALL[which];
+            let topic = Topic::parse(builtin.name()).unwrap();
+            if let Ok(normalized) = validate_payload_at(&topic, body.as_bytes(), 1_700_000_000_000) {
+                proptest::prop_assert!(
+                    ViewEvent::parse(builtin, &normalized).is_ok(),
+                    "{builtin:?} accepted {body:?} as {normalized:?}, which its view cannot parse"
+                );
+            }
+        }
+    }
 }

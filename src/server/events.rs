@@ -358,4 +358,36 @@ mod tests {
             "de-duplicated, first occurrence kept"
         );
     }
+
+    proptest::proptest! {
+        /// Any list (commas, empties, escapes, unicode, very long): no panic; a list that is
+        /// accepted holds 1–32 distinct valid names, in the order first named.
+        #[test]
+        fn any_topic_list_is_answered_and_an_accepted_one_is_clean(
+            list in "[a-z0-9.,_-]{0,80}|\\PC{0,80}|(stocks,){0,40}",
+        ) {
+            if let Ok(topics) = parse_topics(Some(&list)) {
+                proptest::prop_assert!(!topics.is_empty() && topics.len() <= MAX_TOPICS);
+                let names: Vec<&str> = topics.iter().map(|t| t.as_str()).collect();
+                let mut first_seen: Vec<&str> = Vec::new();
+                for name in list.split(',') {
+                    proptest::prop_assert!(Topic::parse(name).is_ok(), "{name:?} accepted in {list:?}");
+                    if !first_seen.contains(&name) {
+                        first_seen.push(name);
+                    }
+                }
+                proptest::prop_assert_eq!(names, first_seen);
+            }
+        }
+
+        /// Lists of valid names are accepted up to 32 entries (duplicates counted) and refused
+        /// above, without looking at the names.
+        #[test]
+        fn valid_names_are_accepted_up_to_the_entry_limit(
+            names in proptest::collection::vec("[a-z][a-z0-9]{0,8}", 1..40),
+        ) {
+            let list = names.join(",");
+            proptest::prop_assert_eq!(parse_topics(Some(&list)).is_ok(), names.len() <= MAX_TOPICS);
+        }
+    }
 }
