@@ -49,6 +49,14 @@ async fn publish_errors_have_the_right_status_and_change_nothing() {
         ("Stocks", Some(bearer.clone()), ok.clone(), 422),
         ("a%20b", Some(bearer.clone()), ok.clone(), 422),
         (&long_topic, Some(bearer.clone()), ok.clone(), 422),
+        // the stream's own control events: a topic by those names would be read as one
+        ("reset", Some(bearer.clone()), br#"{"id":1}"#.to_vec(), 422),
+        (
+            "presence",
+            Some(bearer.clone()),
+            br#"{"n":1}"#.to_vec(),
+            422,
+        ),
         ("stocks", Some(bearer.clone()), b"{not json".to_vec(), 400),
         (
             "stocks",
@@ -89,6 +97,20 @@ async fn publish_errors_have_the_right_status_and_change_nothing() {
         last_id(&s).await,
         before,
         "refused publishes stored nothing"
+    );
+    let (_, json) = post(&s, "reset", Some(&bearer), b"{}".to_vec()).await;
+    assert!(
+        json["detail"].as_str().unwrap().contains("reserved"),
+        "{json}"
+    );
+    let res = reqwest::get(s.url("/api/events?topics=stocks,reset"))
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400, "subscribing to a reserved name");
+    let json: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        json["detail"].as_str().unwrap().contains("reserved"),
+        "{json}"
     );
 
     let (status, json) = post(&s, "stocks", Some(&bearer), ok).await;

@@ -74,7 +74,15 @@ pub enum TopicError {
     /// The first character must be a lowercase letter or digit.
     BadStart(char),
     BadChar(char),
+    /// A name the stream uses for its own control events.
+    Reserved(&'static str),
 }
+
+/// Event names `/api/events` uses for its own messages (a `reset` telling the client to
+/// re-snapshot, the `presence` count). The `event:` field of a topic's events is the topic's
+/// name, so a topic with one of these names would be read as a control message by every
+/// client (the browser, `pulse tail`): nothing may be published or subscribed under them.
+pub const RESERVED: [&str; 2] = ["reset", "presence"];
 
 impl std::fmt::Display for TopicError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -93,6 +101,10 @@ impl std::fmt::Display for TopicError {
             TopicError::BadChar(c) => write!(
                 f,
                 "topic name contains {c:?}; allowed are lowercase letters, digits, '.', '_' and '-'"
+            ),
+            TopicError::Reserved(name) => write!(
+                f,
+                "topic name {name:?} is reserved for the stream's control events; choose another"
             ),
         }
     }
@@ -116,6 +128,17 @@ impl Topic {
             return Err(TopicError::TooLong(name.len()));
         }
         Ok(Topic(name.to_owned()))
+    }
+
+    /// [`Topic::parse`] for a name a client gives to publish or subscribe: also refuses the
+    /// [`RESERVED`] names. (Stored events are read back with `parse`, so a log written before
+    /// the reservation still loads.)
+    pub fn parse_new(name: &str) -> Result<Topic, TopicError> {
+        let topic = Topic::parse(name)?;
+        match RESERVED.iter().find(|r| **r == name) {
+            Some(reserved) => Err(TopicError::Reserved(reserved)),
+            None => Ok(topic),
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -166,6 +189,10 @@ mod tests {
         assert_eq!(Topic::parse("a\nb"), Err(TopicError::BadChar('\n')));
         assert_eq!(Topic::parse("a b"), Err(TopicError::BadChar(' ')));
         assert_eq!(Topic::parse(&"x".repeat(65)), Err(TopicError::TooLong(65)));
+        for name in RESERVED {
+            assert_eq!(Topic::parse_new(name), Err(TopicError::Reserved(name)));
+        }
+        assert!(Topic::parse_new("resets").is_ok());
     }
 
     #[test]

@@ -147,7 +147,7 @@ pub fn parse_topics(list: Option<&str>) -> Result<Vec<Topic>, ApiError> {
     let mut seen = HashSet::with_capacity(entries);
     let mut topics: Vec<Topic> = Vec::with_capacity(entries);
     for name in list.split(',') {
-        let topic = Topic::parse(name).map_err(|e| {
+        let topic = Topic::parse_new(name).map_err(|e| {
             let shown: String = name.chars().take(MAX_TOPIC_LEN + 1).collect();
             ApiError::BadTopicList(format!("topic {shown:?}: {e}"))
         })?;
@@ -371,7 +371,7 @@ mod tests {
                 let names: Vec<&str> = topics.iter().map(|t| t.as_str()).collect();
                 let mut first_seen: Vec<&str> = Vec::new();
                 for name in list.split(',') {
-                    proptest::prop_assert!(Topic::parse(name).is_ok(), "{name:?} accepted in {list:?}");
+                    proptest::prop_assert!(Topic::parse_new(name).is_ok(), "{name:?} accepted in {list:?}");
                     if !first_seen.contains(&name) {
                         first_seen.push(name);
                     }

@@ -38,7 +38,7 @@ async fn publish(
                 retry_after: crate::api::request::retry_secs(wait),
             })?;
     }
-    let topic = Topic::parse(&topic).map_err(ApiError::BadTopic)?;
+    let topic = Topic::parse_new(&topic).map_err(ApiError::BadTopic)?;
     if !caller.allows(topic.as_str()) {
         return Err(ApiError::TopicNotAllowed {
             token: caller.name.to_string(),

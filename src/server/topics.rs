@@ -19,7 +19,7 @@ async fn snapshot(
     State(state): State<AppState>,
     Path(topic): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let topic = Topic::parse(&topic).map_err(ApiError::BadTopic)?;
+    let topic = Topic::parse_new(&topic).map_err(ApiError::BadTopic)?;
     let snap = state.snapshot();
     let view = topic.builtin().map(|b| snap.view_json(b));
     let body = if let Some(view) = view {
