@@ -6,6 +6,16 @@
 //! Buckets are log-linear in microseconds: exact below 128 µs, then 64 buckets per power of
 //! two (under 1.6 % relative width), up to `u32::MAX` µs. A bucket reports its lower bound.
 
+/// The nearest-rank percentile `p` (0–1) of ascending `sorted`; `None` when it is empty. Every
+/// percentile this tool prints goes through here, whatever the unit.
+pub fn nearest_rank<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
+}
+
 /// Exact buckets below this; from here on, `SUB` buckets per power of two.
 const LINEAR: u32 = 128;
 const SUB_BITS: u32 = 6;

@@ -312,12 +312,9 @@ fn number_after(data: &[u8], key: &[u8]) -> Option<u64> {
     std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
 }
 
+/// Nearest-rank percentile of microsecond latencies, in milliseconds.
 fn percentile(sorted: &[u32], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1] as f64 / 1000.0) // µs → ms
+    hist::nearest_rank(sorted, p).map(|us| us as f64 / 1000.0)
 }
 
 // ---------------------------------------------------------------------------------------------

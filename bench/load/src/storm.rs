@@ -93,11 +93,7 @@ fn ms_since(t0: u64, t: u64) -> f64 {
 
 /// Nearest-rank percentile of milliseconds.
 fn pct_ms(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1])
+    crate::hist::nearest_rank(sorted, p)
 }
 
 pub async fn run(a: &Args) -> Result<Json, String> {
