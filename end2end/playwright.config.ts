@@ -7,6 +7,11 @@ import { BASE_URL, PORT, SCOREKEEPER_PASSWORD, TOKEN } from "./env";
 // Every run gets an empty data directory, so no events survive from an earlier run.
 // Playwright evaluates this file again in each worker process; workers inherit the
 // runner's environment, so remembering the directory there keeps it to one per run.
+/** Debian's Chromium and its flags, shared with the browser benchmark and the screenshots. */
+const chromium: { executablePath: string; args: string[] } = JSON.parse(
+  fs.readFileSync(path.join(__dirname, "chromium.json"), "utf8"),
+);
+
 const dataDir = (process.env.PULSE_E2E_DATA_DIR ??= fs.mkdtempSync(
   path.join(os.tmpdir(), "pulse-e2e-"),
 ));
@@ -30,19 +35,8 @@ export default defineConfig({
       use: {
         browserName: "chromium",
         launchOptions: {
-          // Debian's Chromium: Playwright cannot download its own browsers on these machines.
-          executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-          // The last four keep Chromium from calling hosts that this machine cannot reach.
-          args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-          ],
+          executablePath: process.env.CHROMIUM_PATH ?? chromium.executablePath,
+          args: chromium.args,
         },
       },
     },

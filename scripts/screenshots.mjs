@@ -6,6 +6,7 @@
 // It publishes a few posts and a notification first (so the feed and a toast have something
 // to show), waits for each page to go live, and writes docs/<view>-<light|dark>.png.
 import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -61,12 +62,10 @@ async function seedJobs() {
   }
 }
 
+const CHROMIUM = JSON.parse(readFileSync(new URL("../end2end/chromium.json", import.meta.url), "utf8"));
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
+  executablePath: process.env.CHROMIUM_PATH ?? CHROMIUM.executablePath,
+  args: CHROMIUM.args,
 });
 // name, path, colour scheme, and optionally a phone-sized viewport
 const shots = [

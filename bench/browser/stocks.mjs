@@ -37,6 +37,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+// Launched as the end2end tests launch it.
+const CHROMIUM = JSON.parse(fs.readFileSync(path.join(ROOT, "end2end/chromium.json"), "utf8"));
 // Playwright comes from end2end/node_modules (scripts/setup.sh installs it there).
 const require = createRequire(path.join(ROOT, "end2end", "package.json"));
 const { chromium } = require("@playwright/test");
@@ -45,7 +47,7 @@ const args = {
   base: "",
   token: "",
   pid: 0,
-  chromium: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+  chromium: process.env.CHROMIUM_PATH ?? CHROMIUM.executablePath,
   symbols: 20,
   "slow-rate": 50,
   "slow-ticks": 1000,
@@ -240,20 +242,7 @@ function publisher() {
 async function main() {
   const pub = publisher();
   const out = { scenario: "browser", label: "pulse", symbols: args.symbols };
-  const browser = await chromium.launch({
-    executablePath: args.chromium,
-    // As end2end/playwright.config.ts: the last four keep Chromium off hosts it cannot reach.
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  const browser = await chromium.launch({ executablePath: args.chromium, args: CHROMIUM.args });
   try {
     out.chromium = browser.version();
     // One row per symbol before the page loads, so the server renders them all.
