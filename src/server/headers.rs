@@ -87,11 +87,12 @@ fn policy_for<B>(res: &Response<B>) -> Option<HeaderValue> {
     }
 }
 
-/// Wraps `router` with the nonce middleware and the header layers (outermost, so refusals from
-/// the request checks get the headers too).
+/// Wraps `router` with the header layers (outermost, so refusals from the request checks get
+/// the headers too). The nonce middleware is not here: only the pages router draws nonces
+/// ([`super::pages`]), so streams, publishes and files do not pay for random bytes they
+/// never use.
 pub fn layer<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     router
-        .layer(axum::middleware::from_fn(nonce))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             policy_for::<axum::body::Body>,

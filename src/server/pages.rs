@@ -8,7 +8,7 @@ use leptos::nonce::Nonce;
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
 
-use super::headers::CspNonce;
+use super::headers::{self, CspNonce};
 use super::AppState;
 use crate::app::{shell, App};
 
@@ -32,4 +32,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .fallback(file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
+        // A fresh CSP nonce per page (and per not-found page), for Leptos and the CSP header.
+        .layer(axum::middleware::from_fn(headers::nonce))
 }
