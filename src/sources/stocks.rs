@@ -63,31 +63,17 @@ impl Simulator {
         let topic = BuiltIn::Stocks.topic();
         let notifications = BuiltIn::Notifications.topic();
         let snapshot = hub.snapshot();
-        let mut prices: Vec<f64> = {
+        // Each symbol's price and session (UTC day, open), continued from the snapshot.
+        let (mut prices, mut sessions): (Vec<f64>, Vec<Option<(i64, f64)>>) = {
             let mut rng = rand::rng();
             self.symbols
                 .iter()
-                .map(|s| {
-                    snapshot
-                        .stocks
-                        .quotes
-                        .get(s)
-                        .map_or_else(|| rng.random_range(20.0..400.0), |q| q.price)
+                .map(|s| match snapshot.stocks.quotes.get(s) {
+                    Some(q) => (q.price, Some((q.session_day, q.open))),
+                    None => (rng.random_range(20.0..400.0), None),
                 })
-                .collect()
+                .unzip()
         };
-        // Each symbol's session (UTC day, open), continued from the snapshot.
-        let mut sessions: Vec<Option<(i64, f64)>> = self
-            .symbols
-            .iter()
-            .map(|s| {
-                snapshot
-                    .stocks
-                    .quotes
-                    .get(s)
-                    .map(|q| (q.session_day, q.open))
-            })
-            .collect();
         let mut ticker = tokio::time::interval(self.period);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
