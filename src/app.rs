@@ -10,6 +10,7 @@ use leptos_router::path;
 use crate::event::Snapshot;
 use crate::live::{self, LiveStore, SNAPSHOT_ELEMENT_ID};
 use crate::views::{
+    announcer::{RouteAnnouncer, SkipLink},
     badge::{ConnectionBadge, PresenceCount},
     display::{use_kiosk, ThemeSwitch},
     feed::FeedPage,
@@ -17,8 +18,10 @@ use crate::views::{
     jobs::JobsPage,
     monitor::MonitorPage,
     not_found::NotFound,
+    notifications::NotificationsPage,
     operator::Operator,
     scores::ScoresPage,
+    staleness::{stale_marker, StaleBanner},
     stocks::StocksPage,
     toasts::Toasts,
 };
@@ -68,13 +71,15 @@ pub fn App() -> impl IntoView {
     // Effects run only in the browser, after hydration: one stream per browser, shared by its
     // tabs (one per tab where the browser cannot share).
     Effect::new(move |_| live::start(store));
+    live::track_staleness(store);
 
     view! {
         <Stylesheet id="leptos" href="/pkg/pulse.css"/>
         <Title text="Pulse"/>
         <Router>
             <Frame>
-            <a class="skip-link" href="#main">"Skip to content"</a>
+            <SkipLink/>
+            <RouteAnnouncer/>
             <header class="topbar">
                 <A href="/" attr:class="brand">
                     <span class="brand-mark" aria-hidden="true">"◉"</span>
@@ -86,12 +91,14 @@ pub fn App() -> impl IntoView {
                     <A href="/feed">"Feed"</A>
                     <A href="/monitor">"Monitor"</A>
                     <A href="/jobs">"Jobs"</A>
+                    <A href="/notifications">"Notifications"</A>
                 </nav>
                 <PresenceCount/>
                 <ThemeSwitch/>
                 <ConnectionBadge/>
             </header>
             <main id="main" tabindex="-1">
+                <StaleBanner/>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("") view=HomePage/>
                     <Route path=path!("stocks") view=StocksPage/>
@@ -99,6 +106,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("feed") view=FeedPage/>
                     <Route path=path!("monitor") view=MonitorPage/>
                     <Route path=path!("jobs") view=JobsPage/>
+                    <Route path=path!("notifications") view=NotificationsPage/>
                 </Routes>
             </main>
             <Toasts/>
@@ -110,12 +118,14 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Everything inside the router, marked `data-kiosk` in kiosk mode ([`crate::views::display`]).
+/// Everything inside the router, marked `data-kiosk` in kiosk mode ([`crate::views::display`])
+/// and `data-stale` while the stream is down ([`crate::views::staleness`]).
 #[component]
 fn Frame(children: Children) -> impl IntoView {
     let kiosk = use_kiosk();
+    let stale = stale_marker(expect_context::<LiveStore>());
     view! {
-        <div class="frame" data-kiosk=move || kiosk.get().then_some("")>
+        <div class="frame" data-kiosk=move || kiosk.get().then_some("") data-stale=stale>
             {children()}
         </div>
     }

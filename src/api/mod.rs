@@ -1,5 +1,5 @@
 //! Server functions: the UI's own actions (sign in as operator, change a game, post to the
-//! feed, page back through older posts, start and stop jobs). Each file declares its functions — the browser gets
+//! feed, page back through older posts, start and stop jobs, read the notification history). Each file declares its functions — the browser gets
 //! typed client stubs — with their bodies beside them in a server-only `ssr` module, and one
 //! error enum whose messages tell the reader what to do and which owns its HTTP status.
 //!
@@ -7,6 +7,7 @@
 
 pub mod feed;
 pub mod jobs;
+pub mod notifications;
 pub mod operator;
 #[cfg(feature = "ssr")]
 pub mod request;

@@ -36,6 +36,13 @@ impl Level {
         }
     }
 
+    pub const ALL: [Level; 4] = [Level::Info, Level::Success, Level::Warning, Level::Error];
+
+    /// The level named `s` (as in `?level=warning`); `None` for anything else.
+    pub fn parse(s: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+
     /// Warnings and errors stay until dismissed; the others fade after a while.
     pub fn sticky(self) -> bool {
         matches!(self, Level::Warning | Level::Error)
@@ -141,9 +148,96 @@ impl ViewState for NotificationsState {
     }
 }
 
+/// Notices the history page can list (the newest in the server's event history).
+pub const HISTORY_MAX: usize = 500;
+
+/// What the notifications page shows: one level and/or one source, or everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub level: Option<Level>,
+    pub source: Option<String>,
+}
+
+impl Filter {
+    /// From the page's query (`?level=warning&source=monitor`); unknown levels and empty values
+    /// mean "any", so a hand-edited address never shows an error page.
+    pub fn from_query(level: Option<&str>, source: Option<&str>) -> Filter {
+        Filter {
+            level: level.and_then(Level::parse),
+            source: source.filter(|s| !s.is_empty()).map(str::to_owned),
+        }
+    }
+
+    pub fn matches(&self, n: &Notice) -> bool {
+        self.level.is_none_or(|l| n.level == l)
+            && self
+                .source
+                .as_deref()
+                .is_none_or(|s| n.source.as_deref() == Some(s))
+    }
+}
+
+/// The history as loaded with the page plus what arrived live since, newest first, each id once.
+pub fn merge_history(history: &[Notice], live: &[Notice]) -> Vec<Notice> {
+    let mut all: Vec<Notice> = history.iter().chain(live).cloned().collect();
+    all.sort_by_key(|n| std::cmp::Reverse(n.id));
+    all.dedup_by_key(|n| n.id);
+    all.truncate(HISTORY_MAX);
+    all
+}
+
+/// The distinct sources in `notices`, sorted (the page's source filter offers these).
+pub fn sources(notices: &[Notice]) -> Vec<String> {
+    let mut out: Vec<String> = notices.iter().filter_map(|n| n.source.clone()).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn notice(id: u64, level: Level, source: Option<&str>) -> Notice {
+        Notice {
+            id,
+            level,
+            title: format!("n{id}"),
+            body: String::new(),
+            source: source.map(str::to_owned),
+            link: None,
+            at: id as i64,
+        }
+    }
+
+    #[test]
+    fn history_merges_newest_first_and_filters_by_level_and_source() {
+        let history = [
+            notice(5, Level::Warning, Some("monitor")),
+            notice(3, Level::Info, Some("scores")),
+            notice(1, Level::Error, None),
+        ];
+        let live = [
+            notice(7, Level::Warning, Some("ci")),
+            notice(5, Level::Warning, Some("monitor")),
+        ];
+        let all = merge_history(&history, &live);
+        assert_eq!(all.iter().map(|n| n.id).collect::<Vec<_>>(), [7, 5, 3, 1]);
+        assert_eq!(sources(&all), ["ci", "monitor", "scores"]);
+
+        let warnings = Filter::from_query(Some("warning"), None);
+        let ids = |f: &Filter| {
+            all.iter()
+                .filter(|n| f.matches(n))
+                .map(|n| n.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&warnings), [7, 5]);
+        assert_eq!(ids(&Filter::from_query(Some("warning"), Some("ci"))), [7]);
+        assert_eq!(ids(&Filter::from_query(None, Some("scores"))), [3]);
+        // Unknown or empty values mean "any".
+        assert_eq!(ids(&Filter::from_query(Some("loud"), Some(""))).len(), 4);
+    }
 
     #[test]
     fn keeps_the_newest_few_newest_first() {

@@ -11,7 +11,8 @@
 //! - [`feed`], [`notifications`]: the two views with extra client-side state (held posts,
 //!   toasts).
 //! - [`snapshot`]: the embedded snapshot and the server function that fetches a fresh one.
-//! - [`status`]: the connection badge's states.
+//! - [`status`]: the connection badge's states and since when the page is stale.
+//! - [`pause`]: per-view pause, holding a paused view's events until it resumes.
 //! - [`presence`]: "N watching" — the browser id and the count's wire format.
 //! - One stream per browser (hydrate only): [`tabs`] elects the leader tab that holds the
 //!   stream ([`source`]) and relays it to the other tabs ([`relay`] messages, the leader's
@@ -20,6 +21,7 @@
 pub mod feed;
 pub mod keyed;
 pub mod notifications;
+pub mod pause;
 pub mod presence;
 pub mod relay;
 pub mod ring;
@@ -42,10 +44,15 @@ pub use snapshot::{fetch_snapshot, SNAPSHOT_ELEMENT_ID};
 pub use status::ConnectionState;
 pub use store::LiveStore;
 
+#[cfg(feature = "hydrate")]
+use leptos::prelude::*;
+
 /// Joins the browser's shared stream, or opens one for this tab where tabs cannot share
 /// (browser only; on the server this does nothing). Call once, after hydration, with the store
 /// built from the embedded snapshot.
 pub fn start(store: LiveStore) {
+    #[cfg(feature = "hydrate")]
+    store.status.set(ConnectionState::Connecting);
     #[cfg(feature = "hydrate")]
     if !tabs::start(store) {
         tabs::mark("own");
@@ -53,4 +60,30 @@ pub fn start(store: LiveStore) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = store;
+}
+
+/// Keeps [`LiveStore::stale_since`] in step with the badge (browser only; call once at the app
+/// root, in a reactive owner).
+pub fn track_staleness(store: LiveStore) {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let state = store.status.get();
+        let before = store.stale_since.get_untracked();
+        let next = state.stale_since(before, js_sys::Date::now());
+        if next != before {
+            store.stale_since.set(next);
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = store;
+}
+
+/// Reconnects at once instead of waiting out the backoff (the "Retry now" button): the same
+/// path as the network coming back, so the tab holding the stream reconnects and the other
+/// tabs ask it to.
+pub fn retry_now() {
+    #[cfg(feature = "hydrate")]
+    if let Ok(online) = web_sys::Event::new("online") {
+        let _ = window().dispatch_event(&online);
+    }
 }

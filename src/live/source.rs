@@ -3,10 +3,11 @@
 //!
 //! - Subscribes with `since=<last applied id>`, so the page → stream handoff and every
 //!   reconnect of ours resume exactly where the state is.
-//! - While the browser retries on its own it resends `Last-Event-ID`; the badge shows
-//!   `reconnecting`. When the browser gives up for good (any non-200 answer, e.g. 503 during a
-//!   deploy) we reconnect ourselves with exponential backoff plus jitter, capped at 30 s, so a
-//!   restart does not meet a synchronized storm of clients.
+//! - On any error we close the `EventSource` and reconnect ourselves, from the last applied id,
+//!   with exponential backoff plus jitter capped at 30 s: the browser's own loop would retry
+//!   a refused connection every half second forever (and gives up for good on a non-200, e.g.
+//!   a 503 during a deploy). The badge says `reconnecting`, then `offline` after
+//!   [`OFFLINE_AFTER`] failures in a row; a restart does not meet a synchronized storm.
 //! - Hidden tabs keep their stream (browsers do not close an `EventSource` in the
 //!   background); when a tab becomes visible or the browser comes back online while the stream
 //!   is down, or the page comes back from the back/forward cache, it reconnects at once
@@ -152,18 +153,11 @@ fn open(store: LiveStore) {
     source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     callbacks.push(on_open);
 
-    let watched = source.clone();
     let on_error: Callback = Closure::new(move |_| {
-        if watched.ready_state() == EventSource::CLOSED {
-            // The browser gave up (non-200 or bad content type): we take over.
-            spawn_local(async move { retry_later(store) });
-        } else {
-            store.status.set(if online() {
-                ConnectionState::Reconnecting
-            } else {
-                ConnectionState::Offline
-            });
-        }
+        // Whether the browser gave up (a non-200 answer) or is about to retry on its own, we
+        // take over: its own loop retries every `retry:` interval for as long as connections
+        // are refused, with no backoff, and never tells us it is failing.
+        spawn_local(async move { retry_later(store) });
     });
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     callbacks.push(on_error);

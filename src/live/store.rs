@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use super::pause::Pauses;
 use super::{ConnectionState, FeedStore, KeyedStore, NotificationsStore};
 use crate::event::{
     BuiltIn, EventId, JobsState, MonitorState, ScoresState, Snapshot, StocksState, ViewEvent,
@@ -13,6 +14,9 @@ use crate::event::{
 #[derive(Clone, Copy)]
 pub struct LiveStore {
     pub status: RwSignal<ConnectionState>,
+    /// Since when (ms, the browser's clock) the data on screen has not been live; `None` while
+    /// it is (see [`ConnectionState::stale_since`]). Views dim and say "updated … ago" from it.
+    pub stale_since: RwSignal<Option<f64>>,
     /// The newest event id applied; the stream resumes after it.
     pub last_id: RwSignal<u64>,
     /// Events whose payload could not be decoded (shown in the badge, never a panic).
@@ -27,12 +31,15 @@ pub struct LiveStore {
     pub notifications: NotificationsStore,
     /// One signal per job row.
     pub jobs: KeyedStore<JobsState>,
+    /// Views the reader paused, with the events held for them.
+    pub pauses: Pauses,
 }
 
 impl LiveStore {
     pub fn new(snapshot: &Snapshot) -> LiveStore {
         LiveStore {
-            status: RwSignal::new(ConnectionState::Connecting),
+            status: RwSignal::new(ConnectionState::Static),
+            stale_since: RwSignal::new(None),
             last_id: RwSignal::new(snapshot.id.get()),
             decode_errors: RwSignal::new(0),
             presence: RwSignal::new(None),
@@ -42,6 +49,7 @@ impl LiveStore {
             monitor: RwSignal::new(snapshot.monitor.clone()),
             notifications: NotificationsStore::new(&snapshot.notifications),
             jobs: KeyedStore::new(&snapshot.jobs),
+            pauses: Pauses::new(),
         }
     }
 
@@ -52,6 +60,30 @@ impl LiveStore {
             return;
         }
         self.last_id.set(id.get());
+        if self.pauses.hold(topic, id, data) {
+            return;
+        }
+        self.dispatch(id, topic, data);
+    }
+
+    /// Resumes a paused view: applies what it held, in order; when it held more than it may,
+    /// reloads the page for a fresh state (browser only) rather than replay a huge backlog.
+    pub fn resume(&self, topic: BuiltIn) {
+        let Some(held) = self.pauses.take(topic) else {
+            return;
+        };
+        if held.overflowed {
+            #[cfg(feature = "hydrate")]
+            let _ = window().location().reload();
+            return;
+        }
+        for (id, data) in &held.events {
+            self.dispatch(*id, topic, data);
+        }
+    }
+
+    /// Applies one event to its view, whatever the ids (the caller has checked them).
+    fn dispatch(&self, id: EventId, topic: BuiltIn, data: &str) {
         let Ok(event) = ViewEvent::parse(topic, data) else {
             self.decode_errors.update(|n| *n += 1);
             return;
@@ -74,6 +106,7 @@ impl LiveStore {
         self.monitor.set(snapshot.monitor.clone());
         self.notifications.replace(&snapshot.notifications);
         self.jobs.replace(&snapshot.jobs);
+        self.pauses.clear_held();
         self.last_id.set(snapshot.id.get());
     }
 }
@@ -176,6 +209,41 @@ mod tests {
         );
         assert_eq!(row.get_untracked().price, 7.0);
         assert_eq!(store.last_id.get_untracked(), 9);
+    }
+
+    #[test]
+    fn a_paused_view_holds_its_events_and_resumes_where_it_paused() {
+        let owner = Owner::new();
+        owner.set();
+        let store = LiveStore::new(&Snapshot::default());
+        store.apply(EventId::new(1), Stocks, r#"{"symbol":"ACME","price":1}"#);
+        store.pauses.pause(Stocks);
+        store.apply(EventId::new(2), Stocks, r#"{"symbol":"ACME","price":2}"#);
+        store.apply(
+            EventId::new(3),
+            Scores,
+            r#"{"id":"g1","home":"A","away":"B"}"#,
+        );
+        store.apply(EventId::new(4), Stocks, r#"{"symbol":"ACME","price":3}"#);
+        // The stream's position moves on (a reconnect resumes after 4); the paused view does not.
+        assert_eq!(store.last_id.get_untracked(), 4);
+        let row = store.stocks.row("ACME").unwrap();
+        assert_eq!(row.get_untracked().price, 1.0);
+        assert_eq!(
+            store.scores.keys.get_untracked(),
+            ["g1"],
+            "other views stay live"
+        );
+        assert_eq!(store.pauses.arrived(Stocks), 2);
+        store.resume(Stocks);
+        let quote = row.get_untracked();
+        assert_eq!(
+            (quote.price, quote.ticks),
+            (3.0, 3),
+            "both held ticks, in order"
+        );
+        store.apply(EventId::new(5), Stocks, r#"{"symbol":"ACME","price":4}"#);
+        assert_eq!(row.get_untracked().price, 4.0);
     }
 
     #[test]

@@ -15,8 +15,10 @@ use leptos_meta::Title;
 
 use super::format;
 use super::local_time;
+use super::pause::PauseToggle;
 use crate::api::feed::{older_posts, CreatePost};
 use crate::event::feed::{linkify, Piece, MAX_AUTHOR_CHARS, MAX_TEXT_CHARS};
+use crate::event::BuiltIn;
 use crate::event::Post;
 use crate::live::LiveStore;
 
@@ -81,6 +83,7 @@ pub fn FeedPage() -> AnyView {
                     "Newest first · "
                     {move || if now.0.get().is_some() { "times in your time zone" } else { "times in UTC" }}
                 </p>
+                <PauseToggle topic=BuiltIn::Feed/>
             </div>
             <Compose/>
         </section>

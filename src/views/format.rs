@@ -128,9 +128,31 @@ pub fn ago(now: i64, at: i64) -> String {
     }
 }
 
+/// A time span to the second while it is short, then coarser: `0 s`, `42 s`, `1 min 5 s`,
+/// `12 min`, `2 h 3 min`, `3 d 4 h` — for "updated 42 s ago", which counts up while it is read.
+pub fn elapsed(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..600 => format!("{} min {} s", secs / 60, secs % 60),
+        600..3600 => format!("{} min", secs / 60),
+        3600..86_400 => format!("{} h {} min", secs / 3600, secs / 60 % 60),
+        _ => format!("{} d {} h", secs / 86_400, secs / 3600 % 24),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn elapsed_counts_seconds_while_short() {
+        assert_eq!(elapsed(0), "0 s");
+        assert_eq!(elapsed(42), "42 s");
+        assert_eq!(elapsed(65), "1 min 5 s");
+        assert_eq!(elapsed(12 * 60 + 59), "12 min");
+        assert_eq!(elapsed(2 * 3600 + 3 * 60 + 9), "2 h 3 min");
+        assert_eq!(elapsed(3 * 86_400 + 4 * 3600), "3 d 4 h");
+    }
 
     #[test]
     fn relative_and_local_times() {

@@ -154,6 +154,7 @@ fn FeedCard() -> AnyView {
                     </For>
                 </ul>
             </Show>
+            <p><A href="/notifications">"All notifications"</A></p>
         </OverviewCard>
     }
     .into_any()
@@ -284,6 +285,7 @@ fn NotificationsCard() -> AnyView {
                     </For>
                 </ul>
             </Show>
+            <p><A href="/notifications">"All notifications"</A></p>
         </OverviewCard>
     }
     .into_any()

@@ -10,7 +10,9 @@ use leptos_meta::Title;
 
 use super::format;
 use super::operator::{Operator, OperatorSignIn};
+use super::pause::PauseToggle;
 use crate::api::jobs::{CancelJob, JobActionError, RetryJob, StartCompact, StartExport};
+use crate::event::BuiltIn;
 use crate::event::{Job, JobStatus};
 use crate::live::LiveStore;
 
@@ -63,6 +65,7 @@ pub fn JobsPage() -> AnyView {
                 <p class="muted" data-testid="jobs-summary">
                     {move || format!("{} running · {} shown", running(), jobs.len())}
                 </p>
+                <PauseToggle topic=BuiltIn::Jobs/>
             </div>
             <details class="operator" open=move || op.is_signed_in()>
                 <summary>"Operator"</summary>

@@ -7,7 +7,9 @@ use leptos_meta::Title;
 
 use super::chart::{Line, LineChart};
 use super::format;
+use super::pause::PauseToggle;
 use crate::event::monitor::{Sample, SERIES_POINTS};
+use crate::event::BuiltIn;
 use crate::event::MonitorState;
 use crate::live::LiveStore;
 
@@ -43,6 +45,7 @@ pub fn MonitorPage() -> AnyView {
                             })
                     }}
                 </p>
+                <PauseToggle topic=BuiltIn::Monitor/>
             </div>
             <Show
                 when=has_sample

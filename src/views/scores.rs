@@ -11,8 +11,10 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use super::operator::{Operator, OperatorSignIn};
+use super::pause::PauseToggle;
 use crate::api::scores::UpdateGame;
 use crate::event::scores::{GameStatus, Side};
+use crate::event::BuiltIn;
 use crate::live::LiveStore;
 
 #[component]
@@ -32,6 +34,7 @@ pub fn ScoresPage() -> AnyView {
             <div class="panel-head">
                 <h1 id="scores-title">"Scores"</h1>
                 <p class="muted">{move || format!("{} games · {} live", scores.len(), live())}</p>
+                <PauseToggle topic=BuiltIn::Scores/>
             </div>
             <Show
                 when=move || !scores.is_empty()

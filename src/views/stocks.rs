@@ -13,8 +13,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::format;
+use super::pause::PauseToggle;
 use super::sparkline::Sparkline;
 use crate::event::stocks::{Move, Quote};
+use crate::event::BuiltIn;
 use crate::live::LiveStore;
 
 /// A column the table can be sorted by.
@@ -145,6 +147,7 @@ pub fn StocksPage() -> impl IntoView {
                     {move || format!("{} symbols", stocks.len())}
                     " · change since the session open (first price of the UTC day)"
                 </p>
+                <PauseToggle topic=BuiltIn::Stocks/>
             </div>
             <Show
                 when=move || !stocks.is_empty()
