@@ -3,7 +3,7 @@
 use leptos::config::LeptosOptions;
 use leptos::hydration::{AutoReload, HydrationScripts};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
 
@@ -42,6 +42,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="description" content="Pulse: live dashboards streamed over Server-Sent Events"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <script type="application/json" id=SNAPSHOT_ELEMENT_ID inner_html=embed_json(&snapshot)></script>
                 <MetaTags/>
@@ -74,7 +75,6 @@ pub fn App() -> impl IntoView {
     live::track_staleness(store);
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/pulse.css"/>
         <Title text="Pulse"/>
         <Router>
             <Frame>

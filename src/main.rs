@@ -35,6 +35,14 @@ async fn serve(config: Config) -> ExitCode {
     if leptos.output_name.is_empty() {
         leptos.output_name = "pulse".into();
     }
+    // A build with hashed bundle names leaves their list beside the binary: use it without
+    // asking for LEPTOS_HASH_FILES, so the page always names the files that exist.
+    if !leptos.hash_files {
+        leptos.hash_files = std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.join(&*leptos.hash_file)))
+            .is_some_and(|f| f.is_file());
+    }
     let addr = leptos.site_addr;
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
