@@ -326,6 +326,9 @@ def main():
                 (f"{fast:g}/s: publishes achieved (/s)", "/s", lambda r: (r.get("fast_achieved_rate"), None)),
                 (f"{fast:g}/s: last tick on screen after its publish (ms)", "ms",
                  lambda r: (r.get("fast_last_lag_ms"), None)),
+                ("a tab left open at the simulator's 6 ticks/s: main thread busy", "%",
+                 lambda r: (r.get("ambient_busy_share"),
+                            None if r.get("ambient_busy_share") is None else f"{r['ambient_busy_share'] * 100:.1f}%")),
                 (f"{fast:g}/s: tab main thread busy (idle / {slow:g}/s / {fast:g}/s)", "%", lambda r: (
                     r.get("fast_busy_share"),
                     " / ".join(

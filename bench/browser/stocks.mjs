@@ -4,7 +4,7 @@
 //   node bench/browser/stocks.mjs --base http://127.0.0.1:3400 --token T --pid SERVER_PID
 //     [--chromium /usr/bin/chromium] [--symbols 20] [--slow-rate 50] [--slow-ticks 1000]
 //     [--fast-rate 1000] [--fast-ticks 10000] [--seconds 180] [--clk-tck 100]
-//     [--publisher-cpu 0]
+//     [--publisher-cpu 0] [--ambient-rate 6] [--ambient-seconds 10]
 //
 // Against a release Pulse with its simulators off (PULSE_STOCKS_RATE=0), so every tick on the
 // page is one this script published. /stocks opens in Debian's Chromium (Playwright drives it,
@@ -26,7 +26,9 @@
 //                 main-thread busy share: CDP Performance.getMetrics TaskDuration delta / wall
 //                 time over the phase (ticks may be coalesced at this rate: counted, not lost).
 // Before them, 2 s with nothing published give the idle busy share (rendering that goes on
-// anyway), so the phases' shares can be read against it.
+// anyway), so the phases' shares can be read against it; then `--ambient-seconds` at
+// `--ambient-rate` (6/s: the stocks simulator's default rate) give the share of a tab someone
+// simply leaves open on /stocks (the bar: ≤ 5 % of a core).
 // Prints one JSON line (stdout) for bench/report.py and a summary (stderr). Every wait ends
 // by --seconds at the latest.
 import { spawn } from "node:child_process";
@@ -56,6 +58,8 @@ const args = {
   seconds: 180,
   "clk-tck": 100,
   "publisher-cpu": "",
+  "ambient-rate": 6,
+  "ambient-seconds": 10,
   role: "browser",
   deadline: 0,
 };
@@ -283,6 +287,19 @@ async function main() {
     await sleep(Math.min(2000, Math.max(0, deadline - Date.now())));
     out.idle_busy_share = share(b0, await busy(cdp));
 
+    // Ambient: a tab left open at the simulator's default rate (seqs far above the phases').
+    const ambientN = Math.round(args["ambient-rate"] * args["ambient-seconds"]);
+    if (ambientN > 0) {
+      b0 = await busy(cdp);
+      const ambient = await pub.phase(1_000_000, ambientN, args["ambient-rate"]);
+      Object.assign(out, {
+        ambient_rate: args["ambient-rate"],
+        ambient_accepted: ambient.accepted,
+        ambient_busy_share: share(b0, await busy(cdp)),
+      });
+      await drain(page);
+    }
+
     // Slow: every tick to the screen, publish→DOM per tick.
     const slowN = args["slow-ticks"];
     let cpu0 = serverCpu();
@@ -394,7 +411,8 @@ async function main() {
     `[pulse] browser: slow ${out.slow_seen ?? 0}/${out.slow_accepted ?? 0} ticks at ${args["slow-rate"]}/s: ` +
       `publish→DOM p50 ${f(out.slow_p50_ms)} ms p99 ${f(out.slow_p99_ms)} ms; fast ${out.fast_accepted ?? 0} ticks ` +
       `at ${f(out.fast_achieved_rate, 0)}/s (asked ${args["fast-rate"]}/s): last tick on screen ${f(out.fast_last_lag_ms)} ms ` +
-      `after its publish, main thread busy ${f(out.fast_busy_share == null ? null : out.fast_busy_share * 100, 0)}%` +
+      `after its publish, main thread busy ${f(out.fast_busy_share == null ? null : out.fast_busy_share * 100, 0)}%; ` +
+      `a tab left open at ${args["ambient-rate"]}/s: busy ${f(out.ambient_busy_share == null ? null : out.ambient_busy_share * 100)}%` +
       (out.error ? `; error: ${out.error}` : ""),
   );
   out.publisher_cpu = args["publisher-cpu"] === "" ? null : String(args["publisher-cpu"]);
