@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::client::ClientAddr;
 use super::presence::PresenceGuard;
+use super::signed;
 use super::subscribers::StreamPermit;
 use super::AppState;
 use crate::error::ApiError;
@@ -175,6 +176,8 @@ async fn events(
     let permit = state.streams.acquire(client)?;
     let query = EventsQuery::parse(raw.as_deref())?;
     let topics = parse_topics(query.topics.as_deref())?;
+    let (exp, sig) = signed::grant_params(raw.as_deref());
+    state.signer.check(&topics, exp, sig, signed::now_secs())?;
     let header_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
