@@ -98,9 +98,9 @@ impl ApiError {
             }
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            ApiError::CrossSite(_)
-            | ApiError::TopicNotAllowed { .. }
-            | ApiError::BadSignature => StatusCode::FORBIDDEN,
+            ApiError::CrossSite(_) | ApiError::TopicNotAllowed { .. } | ApiError::BadSignature => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }

@@ -797,7 +797,10 @@ async fn private_topics_need_a_signed_url_that_cannot_be_edited_and_expires() {
     // Minting needs a token, and a named token only signs what its patterns allow.
     let want = serde_json::json!({"topics": ["secret.a", "stocks"], "ttl_secs": 600});
     let (status, body) = mint(&server, None, want.clone()).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized"))
+    );
     let (status, body) = mint(
         &server,
         Some(SENSORS),
@@ -806,7 +809,12 @@ async fn private_topics_need_a_signed_url_that_cannot_be_edited_and_expires() {
     .await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"], "forbidden_topic");
-    let (status, body) = mint(&server, Some(common::TOKEN), serde_json::json!({"topic": []})).await;
+    let (status, body) = mint(
+        &server,
+        Some(common::TOKEN),
+        serde_json::json!({"topic": []}),
+    )
+    .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")));
     let (status, capped) = mint(
         &server,
@@ -823,7 +831,10 @@ async fn private_topics_need_a_signed_url_that_cannot_be_edited_and_expires() {
     let exp = granted["expires_at"].as_u64().unwrap();
     let query = granted["query"].as_str().unwrap().to_owned();
     let sig = query.rsplit_once("sig=").unwrap().1.to_owned();
-    assert!(url.starts_with("/api/events?topics=secret.a,stocks&exp="), "{url}");
+    assert!(
+        url.starts_with("/api/events?topics=secret.a,stocks&exp="),
+        "{url}"
+    );
 
     // The signed URL streams; a public stream needs nothing, as before.
     let mut private = SseClient::connect(&server.url(&url), None).await;
@@ -844,7 +855,10 @@ async fn private_topics_need_a_signed_url_that_cannot_be_edited_and_expires() {
         let signer = Signer::new(SIGNING_KEY.as_bytes(), Vec::new());
         let topics = [Topic::parse("secret.a").unwrap()];
         let past = pulse::server::signed::now_secs() - 10;
-        format!("topics=secret.a&exp={past}&sig={}", signer.sign(&topics, past))
+        format!(
+            "topics=secret.a&exp={past}&sig={}",
+            signer.sign(&topics, past)
+        )
     };
     for (what, path, status, error, says) in [
         (
@@ -956,21 +970,27 @@ async fn private_topics_need_a_signed_url_that_cannot_be_edited_and_expires() {
     let got = public.take(1, wait).await;
     assert_eq!(common::ids(&got), [stock_id], "the public stream");
     assert_eq!(got[0].event, "stocks");
-    assert!(public.next_event(Duration::from_millis(300)).await.is_none());
+    assert!(public
+        .next_event(Duration::from_millis(300))
+        .await
+        .is_none());
 
     // A second instance with the same key takes the first one's URL (instances behind one
     // proxy share --signing-key-file); one with its own generated key refuses it.
     let twin = TestServer::start_in(&dir.path().join("b"), &args).await;
     let again = SseClient::try_connect(&twin.url(&url), None).await;
     assert!(again.is_some(), "the same key did not accept the URL");
-    let stranger = TestServer::start_in(
-        &dir.path().join("c"),
-        &["--private-topics", "secret.*"],
-    )
-    .await;
+    let stranger =
+        TestServer::start_in(&dir.path().join("c"), &["--private-topics", "secret.*"]).await;
     let (status, body) = refused(&stranger, &url).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("bad_signature")));
-    assert!(dir.path().join("c/signing-key").exists(), "a key was generated");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("bad_signature"))
+    );
+    assert!(
+        dir.path().join("c/signing-key").exists(),
+        "a key was generated"
+    );
     drop(again);
     stranger.stop().await.unwrap();
     twin.stop().await.unwrap();
@@ -997,11 +1017,12 @@ async fn private_topics_need_a_signed_url_that_cannot_be_edited_and_expires() {
 /// Each is sent wrapped in letters (`a…b`), so fields that are trimmed keep it whole.
 const HOSTILE: [&str; 6] = [
     "</script><script>alert(1)</script>",
-    "<img src=x onerror=alert(1)>",
     "\n\nevent: reset\ndata: x\nid: 999999\n\n",
     "\r\nevent: presence\r\ndata: 999\r\n\r\n",
     "lone\rcr",
     "\"q\" \\ &amp; \u{2028}",
+    // Last, so the game (which shows only its latest text) shows it too.
+    "<img src=x onerror=alert(1)>",
 ];
 
 /// Whether `text` is a string anywhere in `v` (a value or a key).
@@ -1034,7 +1055,11 @@ async fn form_call(
 }
 
 /// A JSON POST with the publish token; status and JSON body.
-async fn post_json(server: &TestServer, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+async fn post_json(
+    server: &TestServer,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
     let res = reqwest::Client::new()
         .post(server.url(path))
         .bearer_auth(common::TOKEN)
@@ -1051,13 +1076,8 @@ async fn script_and_sse_control_payloads_stay_text_in_every_field() {
     use serde_json::json;
     use std::time::Duration;
 
-    let server = TestServer::start(&[
-        "--scorekeeper-password",
-        PASSWORD,
-        "--feed-burst",
-        "100",
-    ])
-    .await;
+    let server =
+        TestServer::start(&["--scorekeeper-password", PASSWORD, "--feed-burst", "100"]).await;
     let mut sse = common::SseClient::connect(
         &server.url("/api/events?topics=feed,notifications,scores,jobs,orders"),
         None,
@@ -1099,18 +1119,38 @@ async fn script_and_sse_control_payloads_stay_text_in_every_field() {
         let id = server.publish("feed", &body).await;
         sent.push(("feed publish", "feed", Some(id), vec!["author", "text"]));
 
-        let (status, body) =
-            form_call(&server, "create_post", None, &[("author", &text), ("text", &text)]).await;
+        let (status, body) = form_call(
+            &server,
+            "create_post",
+            None,
+            &[("author", &text), ("text", &text)],
+        )
+        .await;
         assert_eq!(status, 200, "create_post: {body}");
-        sent.push(("create_post", "feed", body.trim().parse().ok(), vec!["author", "text"]));
+        sent.push((
+            "create_post",
+            "feed",
+            body.trim().parse().ok(),
+            vec!["author", "text"],
+        ));
 
         let body = json!({"level": "info", "title": text, "body": text, "source": text});
         let id = server.publish("notifications", &body.to_string()).await;
-        sent.push(("notice", "notifications", Some(id), vec!["title", "body", "source"]));
+        sent.push((
+            "notice",
+            "notifications",
+            Some(id),
+            vec!["title", "body", "source"],
+        ));
 
         let body = json!({"id": "g1", "home": text, "away": text, "last_play": text});
         let id = server.publish("scores", &body.to_string()).await;
-        sent.push(("scores publish", "scores", Some(id), vec!["home", "away", "last_play"]));
+        sent.push((
+            "scores publish",
+            "scores",
+            Some(id),
+            vec!["home", "away", "last_play"],
+        ));
 
         let form = [
             ("game", "g1"),
@@ -1122,7 +1162,12 @@ async fn script_and_sse_control_payloads_stay_text_in_every_field() {
         let (status, body) = form_call(&server, "update_game", Some(&cookie), &form).await;
         assert_eq!(status, 200, "update_game: {body}");
         let saved: serde_json::Value = serde_json::from_str(&body).unwrap();
-        sent.push(("update_game", "scores", saved["event"].as_u64(), vec!["last_play"]));
+        sent.push((
+            "update_game",
+            "scores",
+            saved["event"].as_u64(),
+            vec!["last_play"],
+        ));
 
         let (status, job) = post_json(&server, "/api/jobs", json!({"name": text})).await;
         assert_eq!(status, 201, "{job}");
@@ -1141,7 +1186,10 @@ async fn script_and_sse_control_payloads_stay_text_in_every_field() {
         for ((what, topic, id, fields), ev) in sent.iter().zip(&events) {
             assert_eq!(ev.event, *topic, "{what} with {raw:?}");
             let got: u64 = ev.id.as_deref().unwrap().parse().unwrap();
-            assert!(got > last_id && got != 999_999, "{what} with {raw:?}: id {got}");
+            assert!(
+                got > last_id && got != 999_999,
+                "{what} with {raw:?}: id {got}"
+            );
             if let Some(id) = id {
                 assert_eq!(got, *id, "{what} with {raw:?}");
             }
@@ -1149,7 +1197,11 @@ async fn script_and_sse_control_payloads_stay_text_in_every_field() {
             let data: serde_json::Value = serde_json::from_str(&ev.data)
                 .unwrap_or_else(|e| panic!("{what} with {raw:?}: data {:?}: {e}", ev.data));
             for field in fields {
-                assert_eq!(data[field], text.as_str(), "{what}: {field} with {raw:?}: {data}");
+                assert_eq!(
+                    data[field],
+                    text.as_str(),
+                    "{what}: {field} with {raw:?}: {data}"
+                );
             }
             if *topic == "orders" {
                 assert_eq!(data[text.as_str()][0], text.as_str(), "a key with {raw:?}");
@@ -1166,7 +1218,10 @@ async fn script_and_sse_control_payloads_stay_text_in_every_field() {
     for path in ["/", "/feed", "/scores", "/jobs"] {
         let res = reqwest::get(server.url(path)).await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
-        let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         let nonce = csp_nonce(&csp);
         let html = res.text().await.unwrap();
         for tag in script_tags(&html) {
@@ -1177,7 +1232,10 @@ async fn script_and_sse_control_payloads_stay_text_in_every_field() {
         }
         assert!(!html.contains("<script>alert"), "{path}: a live script");
         assert!(!html.contains("<img src=x"), "{path}: a live img");
-        let start = html.find(r#"id="pulse-snapshot">"#).expect("an embedded snapshot") + 20;
+        let start = html
+            .find(r#"id="pulse-snapshot">"#)
+            .expect("an embedded snapshot")
+            + 20;
         let end = start + html[start..].find("</script>").unwrap();
         let snapshot: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();
         // Every post, notice and job name kept; the game shows the latest text.

@@ -20,7 +20,12 @@ fn single_line(s: &str) -> bool {
 }
 
 fuzz_target!(|input: Input| {
-    let Input { id, name, data, split } = input;
+    let Input {
+        id,
+        name,
+        data,
+        split,
+    } = input;
     let encoded = frame::event(id.as_deref(), name.as_deref(), &data);
     let Ok(encoded) = encoded else {
         assert!(
@@ -37,7 +42,11 @@ fuzz_target!(|input: Input| {
         },
         data: data.replace("\r\n", "\n").replace('\r', "\n"),
     };
-    assert_eq!(parse::parse_all(&encoded), vec![expected.clone()], "frame {encoded:?}");
+    assert_eq!(
+        parse::parse_all(&encoded),
+        vec![expected.clone()],
+        "frame {encoded:?}"
+    );
 
     let mut at = split % (encoded.len() + 1);
     while !encoded.is_char_boundary(at) {

@@ -291,7 +291,10 @@ async fn mint(
             topic: t.as_str().to_owned(),
         });
     }
-    let ttl = req.ttl_secs.unwrap_or(DEFAULT_TTL_SECS).clamp(1, MAX_TTL_SECS);
+    let ttl = req
+        .ttl_secs
+        .unwrap_or(DEFAULT_TTL_SECS)
+        .clamp(1, MAX_TTL_SECS);
     let exp = now_secs() + ttl;
     let names: Vec<&str> = topics.iter().map(Topic::as_str).collect();
     let query = format!(
@@ -385,7 +388,10 @@ mod tests {
     #[test]
     fn only_private_topics_need_a_signature() {
         let s = signer();
-        assert_eq!(s.check(&topics(&["stocks", "secretive"]), None, None, 5), Ok(()));
+        assert_eq!(
+            s.check(&topics(&["stocks", "secretive"]), None, None, 5),
+            Ok(())
+        );
         assert_eq!(
             s.check(&topics(&["stocks", "vault"]), None, None, 5),
             Err(SignatureError::Missing("vault".into()))
