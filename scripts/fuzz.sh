@@ -2,7 +2,7 @@
 # Runs each cargo-fuzz target in fuzz/ for a bounded time, one after another, one job each,
 # and prints per target the executions, the corpus size and whether it crashed.
 #
-#   scripts/fuzz.sh [seconds-per-target]     (default 600)
+#   scripts/fuzz.sh [seconds-per-target] [target ...]     (default 600, every target)
 #
 # Needs the nightly toolchain (`rustup toolchain install nightly`); installs cargo-fuzz if it is
 # missing. Built without a sanitizer: the code fuzzed is safe Rust, so ASan would only slow it;
@@ -11,6 +11,7 @@
 # fuzz/artifacts/<target>/ (both ignored by git).
 set -u
 secs="${1:-600}"
+shift || true
 cd "$(dirname "$0")/../fuzz"
 
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
@@ -19,7 +20,11 @@ fi
 cargo +nightly fuzz build --sanitizer none || exit 1
 
 failed=0
-for target in $(cargo +nightly fuzz list); do
+targets=("$@")
+if [ "${#targets[@]}" -eq 0 ]; then
+  mapfile -t targets < <(cargo +nightly fuzz list)
+fi
+for target in "${targets[@]}"; do
   log="artifacts/$target.log"
   mkdir -p "artifacts/$target" "corpus-run/$target"
   start=$(date +%s)
