@@ -4,10 +4,11 @@
 //! breaks in data arrive as `\n`, as a browser delivers them).
 #![no_main]
 
+use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use pulse::sse::{frame, parse};
 
-#[derive(Debug, libfuzzer_sys::arbitrary::Arbitrary)]
+#[derive(Debug, Arbitrary)]
 struct Input {
     id: Option<String>,
     name: Option<String>,
