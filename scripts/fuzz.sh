@@ -29,7 +29,7 @@ for target in "${targets[@]}"; do
   mkdir -p "artifacts/$target" "corpus-run/$target"
   start=$(date +%s)
   cargo +nightly fuzz run --sanitizer none "$target" "corpus-run/$target" "corpus/$target" -- \
-    -max_total_time="$secs" -jobs=1 -workers=1 -print_final_stats=1 >"$log" 2>&1
+    -max_total_time="$secs" -print_final_stats=1 >"$log" 2>&1
   rc=$?
   took=$(($(date +%s) - start))
   execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$')
