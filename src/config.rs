@@ -207,6 +207,18 @@ pub struct Config {
     #[arg(long, env = "PULSE_MAX_CUSTOM_TOPICS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_custom_topics: u64,
 
+    /// Topic patterns (comma-separated; a topic name, or a prefix ending in `*`) that only a
+    /// signed subscription URL may read (`POST /api/subscriptions` mints one). Unset: every
+    /// topic is public. Built-in topics cannot be private.
+    #[arg(long, env = "PULSE_PRIVATE_TOPICS", value_delimiter = ',')]
+    pub private_topics: Vec<String>,
+
+    /// File holding the key that signs subscription URLs (at least 32 bytes). Unset: a key
+    /// generated at first start into the data directory (`signing-key`). Instances behind one
+    /// proxy must share it.
+    #[arg(long, env = "PULSE_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
+
     /// PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1) instead of plain HTTP.
     /// Needs --tls-key.
     #[arg(long, env = "PULSE_TLS_CERT", requires = "tls_key")]
@@ -236,6 +248,11 @@ impl Config {
 
     pub fn token_path(&self) -> PathBuf {
         self.data_dir.join("publish-token")
+    }
+
+    /// The generated key that signs subscription URLs (when `--signing-key-file` is unset).
+    pub fn signing_key_path(&self) -> PathBuf {
+        self.data_dir.join("signing-key")
     }
 
     /// Where the local backend keeps the ids it may have handed out (survives a new log).

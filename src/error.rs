@@ -51,6 +51,15 @@ pub enum ApiError {
     /// 403: a server function called from another site's page (see `src/server/csrf.rs`);
     /// names what the browser said (`Origin …` / `Sec-Fetch-Site …`).
     CrossSite(String),
+    /// 401: the stream or snapshot names a private topic (`--private-topics`) without a signed
+    /// URL's `exp` and `sig`; carries the topic.
+    SignatureRequired(String),
+    /// 403: `sig` does not match the topic list and `exp` (forged, or the URL was edited).
+    BadSignature,
+    /// 401: the signed URL expired at the given unix second; a new one must be fetched.
+    SubscriptionExpired(u64),
+    /// 400: a `POST /api/subscriptions` body that is not `{"topics": [...], "ttl_secs": N}`.
+    BadSubscriptionRequest(String),
     /// 415: a server function called with a body that is not URL-encoded; names the type sent.
     UnsupportedEncoding(String),
 }
@@ -74,7 +83,11 @@ impl ApiError {
             | ApiError::BadEventId(_)
             | ApiError::BadBrowserId
             | ApiError::BadPayload(_)
-            | ApiError::BodyUnreadable => StatusCode::BAD_REQUEST,
+            | ApiError::BodyUnreadable
+            | ApiError::BadSubscriptionRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::SignatureRequired(_) | ApiError::SubscriptionExpired(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnknownTopic(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) | ApiError::StreamsFull | ApiError::OverCapacity => {
@@ -85,7 +98,9 @@ impl ApiError {
             }
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            ApiError::CrossSite(_) | ApiError::TopicNotAllowed { .. } => StatusCode::FORBIDDEN,
+            ApiError::CrossSite(_) | ApiError::TopicNotAllowed { .. } | ApiError::BadSignature => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
@@ -173,6 +188,28 @@ impl ApiError {
                      allowed); open the page on this site and try again"
                 ),
             ),
+            ApiError::SignatureRequired(topic) => (
+                "signature_required",
+                format!(
+                    "`{topic}` is a private topic: subscribe with a signed URL (its `exp` and \
+                     `sig` parameters), which a publish-token holder gets from POST \
+                     /api/subscriptions"
+                ),
+            ),
+            ApiError::BadSignature => (
+                "bad_signature",
+                "`sig` does not match this topic list and `exp`; a signed URL is valid only as \
+                 it was issued (same topics, same exp) — ask for a new one"
+                    .into(),
+            ),
+            ApiError::SubscriptionExpired(exp) => (
+                "subscription_expired",
+                format!(
+                    "this signed URL expired at {exp} (unix seconds); fetch a new one from \
+                     whoever issued it (POST /api/subscriptions) and reconnect with it"
+                ),
+            ),
+            ApiError::BadSubscriptionRequest(d) => ("bad_request", d.clone()),
             ApiError::UnsupportedEncoding(media) => (
                 "unsupported_media_type",
                 format!(

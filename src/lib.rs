@@ -32,7 +32,8 @@
 //!   per-request CSP nonce: `server::headers`; the cross-site check of the server functions:
 //!   `server::csrf`; CORS for the read APIs: `server::cors`), the `/api/events` SSE handler,
 //!   publish/snapshot/health/metrics, the jobs API, operator sessions, client addresses, stream
-//!   and rate limits, and the recorders of derived tables.
+//!   and rate limits, private topics' signed subscription URLs (`server::signed`), and the
+//!   recorders of derived tables.
 //! - [`sources`]: built-in publishers (stocks and game simulators, the host sampler) and the
 //!   runner of Pulse's own jobs (export, compact).
 //! - [`error`]: API error enum and its HTTP mapping.

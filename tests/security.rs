@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::TestServer;
+use common::{TestServer, SECS5};
 
 // ---------------------------------------------------------------------------------------------
 // Security headers
@@ -735,4 +735,527 @@ async fn named_tokens_are_limited_to_their_topics_and_revoked_by_the_file() {
         .expect_err("started with a bad tokens file");
     assert_eq!(err.exit_code(), 4);
     assert!(err.to_string().contains("line 1"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Private topics: signed subscription URLs
+// ---------------------------------------------------------------------------------------------
+
+const SIGNING_KEY: &str = "signing-key-for-tests-0123456789abcdef";
+
+/// `POST /api/subscriptions` with `token`; status and JSON body.
+async fn mint(
+    server: &TestServer,
+    token: Option<&str>,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let mut req = reqwest::Client::new()
+        .post(server.url("/api/subscriptions"))
+        .json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or_default())
+}
+
+/// A GET that should be refused: its status and JSON body.
+async fn refused(server: &TestServer, path_and_query: &str) -> (u16, serde_json::Value) {
+    let res = reqwest::get(server.url(path_and_query)).await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("{path_and_query}: not JSON: {text:?}"));
+    (status, body)
+}
+
+#[tokio::test]
+async fn private_topics_need_a_signed_url_that_cannot_be_edited_and_expires() {
+    use common::SseClient;
+    use pulse::event::Topic;
+    use pulse::server::signed::Signer;
+    use std::time::Duration;
+
+    const SENSORS: &str = "sensors-token-0123456789";
+    let wait = Duration::from_secs(5);
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("signing-key");
+    std::fs::write(&key_file, format!("{SIGNING_KEY}\n")).unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, format!("sensors {SENSORS} sensors.* secret.a\n")).unwrap();
+    let args = [
+        "--private-topics",
+        "secret.*,vault",
+        "--signing-key-file",
+        key_file.to_str().unwrap(),
+        "--tokens-file",
+        tokens.to_str().unwrap(),
+    ];
+    let server = TestServer::start_in(&dir.path().join("a"), &args).await;
+
+    // Minting needs a token, and a named token only signs what its patterns allow.
+    let want = serde_json::json!({"topics": ["secret.a", "stocks"], "ttl_secs": 600});
+    let (status, body) = mint(&server, None, want.clone()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (status, body) = mint(
+        &server,
+        Some(SENSORS),
+        serde_json::json!({"topics": ["secret.a", "vault"]}),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"], "forbidden_topic");
+    let (status, body) = mint(
+        &server,
+        Some(common::TOKEN),
+        serde_json::json!({"topic": []}),
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")));
+    let (status, capped) = mint(
+        &server,
+        Some(SENSORS),
+        serde_json::json!({"topics": ["secret.a"], "ttl_secs": 1_000_000_000u64}),
+    )
+    .await;
+    assert_eq!(status, 200, "{capped}");
+    assert_eq!(capped["ttl_secs"], 24 * 3600, "the TTL is capped at a day");
+
+    let (status, granted) = mint(&server, Some(common::TOKEN), want).await;
+    assert_eq!(status, 200, "{granted}");
+    let url = granted["url"].as_str().unwrap().to_owned();
+    let exp = granted["expires_at"].as_u64().unwrap();
+    let query = granted["query"].as_str().unwrap().to_owned();
+    let sig = query.rsplit_once("sig=").unwrap().1.to_owned();
+    assert!(
+        url.starts_with("/api/events?topics=secret.a,stocks&exp="),
+        "{url}"
+    );
+
+    // The signed URL streams; a public stream needs nothing, as before.
+    let mut private = SseClient::connect(&server.url(&url), None).await;
+    let mut public = SseClient::connect(&server.url("/api/events?topics=stocks"), None).await;
+    assert_eq!(private.status, 200);
+    assert_eq!(public.status, 200);
+    let secret_id = server.publish("secret.a", r#"{"n":1}"#).await;
+    let ev = private.next_event(wait).await.expect("the private event");
+    assert_eq!(
+        (ev.id, ev.event.as_str(), ev.data.as_str()),
+        (Some(secret_id.to_string()), "secret.a", r#"{"n":1}"#)
+    );
+
+    // Every refusal: status, error and a message that says what to do.
+    let other_sig = "0".repeat(64);
+    let later = exp + 3600;
+    let expired = {
+        let signer = Signer::new(SIGNING_KEY.as_bytes(), Vec::new());
+        let topics = [Topic::parse("secret.a").unwrap()];
+        let past = pulse::server::signed::now_secs() - 10;
+        format!(
+            "topics=secret.a&exp={past}&sig={}",
+            signer.sign(&topics, past)
+        )
+    };
+    for (what, path, status, error, says) in [
+        (
+            "no signature",
+            "/api/events?topics=stocks,secret.a".to_owned(),
+            401,
+            "signature_required",
+            "POST /api/subscriptions",
+        ),
+        (
+            "no sig, only exp",
+            format!("/api/events?topics=secret.a,stocks&exp={exp}"),
+            401,
+            "signature_required",
+            "`secret.a` is a private topic",
+        ),
+        (
+            "forged signature",
+            format!("/api/events?topics=secret.a,stocks&exp={exp}&sig={other_sig}"),
+            403,
+            "bad_signature",
+            "ask for a new one",
+        ),
+        (
+            "another private topic added",
+            format!("/api/events?topics=secret.a,stocks,vault&exp={exp}&sig={sig}"),
+            403,
+            "bad_signature",
+            "same topics",
+        ),
+        (
+            "a topic swapped",
+            format!("/api/events?topics=secret.b,stocks&exp={exp}&sig={sig}"),
+            403,
+            "bad_signature",
+            "same topics",
+        ),
+        (
+            "exp pushed later",
+            format!("/api/events?topics=secret.a,stocks&exp={later}&sig={sig}"),
+            403,
+            "bad_signature",
+            "same exp",
+        ),
+        (
+            "expired",
+            format!("/api/events?{expired}"),
+            401,
+            "subscription_expired",
+            "fetch a new one",
+        ),
+        (
+            "snapshot without signature",
+            "/api/topics/secret.a/snapshot".to_owned(),
+            401,
+            "signature_required",
+            "private topic",
+        ),
+        (
+            "snapshot with the stream's signature (two topics)",
+            format!("/api/topics/secret.a/snapshot?exp={exp}&sig={sig}"),
+            403,
+            "bad_signature",
+            "same topics",
+        ),
+    ] {
+        let (got, body) = refused(&server, &path).await;
+        assert_eq!(got, status, "{what}: {body}");
+        assert_eq!(body["error"], error, "{what}: {body}");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains(says), "{what}: {detail}");
+    }
+
+    // A snapshot URL signed for the topic alone reads it; a public snapshot needs nothing.
+    let (status, one) = mint(
+        &server,
+        Some(common::TOKEN),
+        serde_json::json!({"topics": ["secret.a"]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let q = one["query"].as_str().unwrap();
+    let exp_sig = &q[q.find("&exp=").unwrap() + 1..];
+    let snap: serde_json::Value =
+        reqwest::get(server.url(&format!("/api/topics/secret.a/snapshot?{exp_sig}")))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(snap["state"]["last"]["n"], 1, "{snap}");
+    assert_eq!(snap["state"]["last_id"], secret_id);
+    let res = reqwest::get(server.url("/api/topics/stocks/snapshot"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // The refusals disturbed no one: both streams get exactly the next events, in order.
+    let stock_id = server
+        .publish("stocks", r#"{"symbol":"ACME","price":12.5}"#)
+        .await;
+    let secret_id2 = server.publish("secret.a", r#"{"n":2}"#).await;
+    let got = private.take(2, wait).await;
+    assert_eq!(
+        common::ids(&got),
+        [stock_id, secret_id2],
+        "the private stream"
+    );
+    let got = public.take(1, wait).await;
+    assert_eq!(common::ids(&got), [stock_id], "the public stream");
+    assert_eq!(got[0].event, "stocks");
+    assert!(public
+        .next_event(Duration::from_millis(300))
+        .await
+        .is_none());
+
+    // A second instance with the same key takes the first one's URL (instances behind one
+    // proxy share --signing-key-file); one with its own generated key refuses it.
+    let twin = TestServer::start_in(&dir.path().join("b"), &args).await;
+    let again = SseClient::try_connect(&twin.url(&url), None).await;
+    assert!(again.is_some(), "the same key did not accept the URL");
+    let stranger =
+        TestServer::start_in(&dir.path().join("c"), &["--private-topics", "secret.*"]).await;
+    let (status, body) = refused(&stranger, &url).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("bad_signature"))
+    );
+    assert!(
+        dir.path().join("c/signing-key").exists(),
+        "a key was generated"
+    );
+    drop(again);
+    stranger.stop().await.unwrap();
+    twin.stop().await.unwrap();
+    drop(private);
+    drop(public);
+    server.stop().await.unwrap();
+
+    // A built-in topic cannot be made private (its page subscribes without a signature).
+    let err = TestServer::start_in(&dir.path().join("d"), &["--private-topics", "stock*"])
+        .await
+        .join()
+        .await
+        .expect_err("started with a private built-in topic");
+    assert_eq!(err.exit_code(), 4);
+    assert!(err.to_string().contains("`stocks`"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Script and SSE-control payloads in every user text field
+// ---------------------------------------------------------------------------------------------
+
+/// What a hostile user types: markup that would run if a page inserted it raw, and line breaks
+/// that would start a forged event (`reset`, `presence`, a made-up id) if the stream did.
+/// Each is sent wrapped in letters (`a…b`), so fields that are trimmed keep it whole.
+const HOSTILE: [&str; 6] = [
+    "</script><script>alert(1)</script>",
+    "\n\nevent: reset\ndata: x\nid: 999999\n\n",
+    "\r\nevent: presence\r\ndata: 999\r\n\r\n",
+    "lone\rcr",
+    "\"q\" \\ &amp; \u{2028}",
+    // Last, so the game (which shows only its latest text) shows it too.
+    "<img src=x onerror=alert(1)>",
+];
+
+/// Whether `text` is a string anywhere in `v` (a value or a key).
+fn holds_string(v: &serde_json::Value, text: &str) -> bool {
+    match v {
+        serde_json::Value::String(s) => s == text,
+        serde_json::Value::Array(a) => a.iter().any(|x| holds_string(x, text)),
+        serde_json::Value::Object(o) => o.iter().any(|(k, x)| k == text || holds_string(x, text)),
+        _ => false,
+    }
+}
+
+/// A server-function call with a URL-encoded form (as a browser sends it), optionally with a
+/// session cookie; status and body.
+async fn form_call(
+    server: &TestServer,
+    name: &str,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let mut req = reqwest::Client::new()
+        .post(server.url(&format!("/api/fn/{name}")))
+        .form(form);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap())
+}
+
+/// A JSON POST with the publish token; status and JSON body.
+async fn post_json(
+    server: &TestServer,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let res = reqwest::Client::new()
+        .post(server.url(path))
+        .bearer_auth(common::TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn script_and_sse_control_payloads_stay_text_in_every_field() {
+    use serde_json::json;
+    use std::time::Duration;
+
+    let server =
+        TestServer::start(&["--scorekeeper-password", PASSWORD, "--feed-burst", "100"]).await;
+    let mut sse = common::SseClient::connect(
+        &server.url("/api/events?topics=feed,notifications,scores,jobs,orders"),
+        None,
+    )
+    .await;
+    let (_, cookie) = {
+        let res = reqwest::Client::new()
+            .post(server.url("/api/fn/sign_in"))
+            .form(&[("secret", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        let c = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+        (res.status(), c.split(';').next().unwrap().to_owned())
+    };
+    let job_id = {
+        let (status, job) = post_json(&server, "/api/jobs", json!({"name": "plain job"})).await;
+        assert_eq!(status, 201, "{job}");
+        job["id"].as_str().unwrap().to_owned()
+    };
+    server
+        .publish(
+            "scores",
+            r#"{"id":"g1","home":"Lions","away":"Bears","status":"live","period":1}"#,
+        )
+        .await;
+    // The setup's events.
+    let setup = sse.take(2, SECS5).await;
+    let mut last_id: u64 = setup[1].id.as_deref().unwrap().parse().unwrap();
+
+    let mut shown = Vec::new();
+    for raw in HOSTILE {
+        let text = format!("a{raw}b");
+        shown.push(text.clone());
+        // (what, topic, the event id if the action tells it, fields that must carry `text`)
+        let mut sent: Vec<(&str, &str, Option<u64>, Vec<&str>)> = Vec::new();
+
+        let body = json!({"author": text, "text": text}).to_string();
+        let id = server.publish("feed", &body).await;
+        sent.push(("feed publish", "feed", Some(id), vec!["author", "text"]));
+
+        let (status, body) = form_call(
+            &server,
+            "create_post",
+            None,
+            &[("author", &text), ("text", &text)],
+        )
+        .await;
+        assert_eq!(status, 200, "create_post: {body}");
+        sent.push((
+            "create_post",
+            "feed",
+            body.trim().parse().ok(),
+            vec!["author", "text"],
+        ));
+
+        let body = json!({"level": "info", "title": text, "body": text, "source": text});
+        let id = server.publish("notifications", &body.to_string()).await;
+        sent.push((
+            "notice",
+            "notifications",
+            Some(id),
+            vec!["title", "body", "source"],
+        ));
+
+        let body = json!({"id": "g1", "home": text, "away": text, "last_play": text});
+        let id = server.publish("scores", &body.to_string()).await;
+        sent.push((
+            "scores publish",
+            "scores",
+            Some(id),
+            vec!["home", "away", "last_play"],
+        ));
+
+        let form = [
+            ("game", "g1"),
+            ("home_score", ""),
+            ("away_score", ""),
+            ("status", ""),
+            ("play", text.as_str()),
+        ];
+        let (status, body) = form_call(&server, "update_game", Some(&cookie), &form).await;
+        assert_eq!(status, 200, "update_game: {body}");
+        let saved: serde_json::Value = serde_json::from_str(&body).unwrap();
+        sent.push((
+            "update_game",
+            "scores",
+            saved["event"].as_u64(),
+            vec!["last_play"],
+        ));
+
+        let (status, job) = post_json(&server, "/api/jobs", json!({"name": text})).await;
+        assert_eq!(status, 201, "{job}");
+        sent.push(("job name", "jobs", None, vec!["name"]));
+        let path = format!("/api/jobs/{job_id}/progress");
+        let (status, body) = post_json(&server, &path, json!({"message": text, "step": 1})).await;
+        assert_eq!(status, 200, "{body}");
+        sent.push(("job message", "jobs", None, vec!["message"]));
+
+        let body = json!({ "note": text, text.clone(): [text] }).to_string();
+        let id = server.publish("orders", &body).await;
+        sent.push(("custom topic", "orders", Some(id), vec!["note"]));
+
+        // Exactly one event per action, of its topic, with its id, the text intact.
+        let events = sse.take(sent.len(), SECS5).await;
+        for ((what, topic, id, fields), ev) in sent.iter().zip(&events) {
+            assert_eq!(ev.event, *topic, "{what} with {raw:?}");
+            let got: u64 = ev.id.as_deref().unwrap().parse().unwrap();
+            assert!(
+                got > last_id && got != 999_999,
+                "{what} with {raw:?}: id {got}"
+            );
+            if let Some(id) = id {
+                assert_eq!(got, *id, "{what} with {raw:?}");
+            }
+            last_id = got;
+            let data: serde_json::Value = serde_json::from_str(&ev.data)
+                .unwrap_or_else(|e| panic!("{what} with {raw:?}: data {:?}: {e}", ev.data));
+            for field in fields {
+                assert_eq!(
+                    data[field],
+                    text.as_str(),
+                    "{what}: {field} with {raw:?}: {data}"
+                );
+            }
+            if *topic == "orders" {
+                assert_eq!(data[text.as_str()][0], text.as_str(), "a key with {raw:?}");
+            }
+        }
+        assert!(
+            sse.next_event(Duration::from_millis(200)).await.is_none(),
+            "an extra event after {raw:?}"
+        );
+    }
+
+    // The pages: every script is the server's own (nonced or JSON data), the text is escaped
+    // where it is shown, and the embedded snapshot carries it exactly.
+    for path in ["/", "/feed", "/scores", "/jobs"] {
+        let res = reqwest::get(server.url(path)).await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let nonce = csp_nonce(&csp);
+        let html = res.text().await.unwrap();
+        for tag in script_tags(&html) {
+            assert!(
+                tag.contains(&format!("nonce=\"{nonce}\"")) || tag.contains("application/json"),
+                "{path}: a script the server did not write: {tag}"
+            );
+        }
+        assert!(!html.contains("<script>alert"), "{path}: a live script");
+        assert!(!html.contains("<img src=x"), "{path}: a live img");
+        let start = html
+            .find(r#"id="pulse-snapshot">"#)
+            .expect("an embedded snapshot")
+            + 20;
+        let end = start + html[start..].find("</script>").unwrap();
+        let snapshot: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();
+        // Every post, notice and job name kept; the game shows the latest text.
+        for text in &shown {
+            for view in ["feed", "notifications", "jobs"] {
+                assert!(
+                    holds_string(&snapshot[view], text),
+                    "{path}: {text:?} not in the snapshot's {view}"
+                );
+            }
+        }
+        let latest = shown.last().unwrap();
+        assert!(holds_string(&snapshot["scores"], latest), "{path}: scores");
+        if path != "/" {
+            assert!(
+                html.contains("a&lt;img src=x onerror=alert(1)&gt;b"),
+                "{path}: the text is not shown escaped"
+            );
+        }
+    }
+    drop(sse);
+    server.stop().await.unwrap();
 }

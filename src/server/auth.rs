@@ -46,14 +46,16 @@ pub fn resolve_token(config: &Config) -> Result<String, String> {
     }
 }
 
-fn generate() -> String {
+/// 32 random bytes as hex (the publish token, and the signing key of `super::signed`).
+pub(crate) fn generate() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn save(path: &Path, token: &str) -> std::io::Result<()> {
+/// Writes a new secret file readable by its owner only (mode 0600); never overwrites one.
+pub(crate) fn save(path: &Path, token: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -90,7 +92,7 @@ pub enum Pattern {
 }
 
 impl Pattern {
-    fn parse(raw: &str) -> Option<Pattern> {
+    pub fn parse(raw: &str) -> Option<Pattern> {
         let (body, prefix) = match raw.strip_suffix('*') {
             Some(body) => (body, true),
             None => (raw, false),

@@ -1,7 +1,8 @@
 //! `GET /api/events?topics=a,b[&since=ID][&browser=ID]`: the one SSE stream a browser needs.
 //!
 //! First a place under the stream limits ([`super::subscribers`]: 429 per client address, 503
-//! in all) — before the topics are even parsed, so a refused client costs one map lookup. On
+//! in all) — before the topics are even parsed, so a refused client costs one map lookup. A
+//! list naming a private topic needs the signed URL's `exp` and `sig` ([`super::signed`]). On
 //! connect: `retry:`, then either exactly the events after `Last-Event-ID` / `since` (the
 //! header wins: browsers send it on their own reconnects, when it is newer than the URL's
 //! `since`) or an `event: reset` when that id is outside the history; then live events. The
@@ -28,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::client::ClientAddr;
 use super::presence::PresenceGuard;
+use super::signed;
 use super::subscribers::StreamPermit;
 use super::AppState;
 use crate::error::ApiError;
@@ -175,6 +177,8 @@ async fn events(
     let permit = state.streams.acquire(client)?;
     let query = EventsQuery::parse(raw.as_deref())?;
     let topics = parse_topics(query.topics.as_deref())?;
+    let (exp, sig) = signed::grant_params(raw.as_deref());
+    state.signer.check(&topics, exp, sig, signed::now_secs())?;
     let header_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

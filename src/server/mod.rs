@@ -23,6 +23,7 @@ pub mod presence_redis;
 pub mod publish;
 pub mod recorder;
 pub mod session;
+pub mod signed;
 pub mod subscribers;
 pub mod tls;
 pub mod topics;
@@ -98,6 +99,8 @@ pub struct AppState {
     pub origins: csrf::TrustedOrigins,
     /// Browsers with a stream open ("N watching").
     pub presence: presence::Presence,
+    /// `--private-topics` and the key that signs their subscription URLs.
+    pub signer: signed::Signer,
 }
 
 /// Connections `--max-streams` leaves for pages and publishes by default (a quarter of the
@@ -152,6 +155,10 @@ pub enum StartError {
     /// The publish token could not be read or created (exit code 4).
     #[error("publish token: {0}")]
     Token(String),
+    /// `--private-topics` is unusable, or the signing key could not be read or created
+    /// (exit code 4).
+    #[error("private topics: {0}")]
+    SigningKey(String),
     /// A flag has an unusable value (exit code 2).
     #[error("configuration: {0}")]
     Config(String),
@@ -162,7 +169,7 @@ impl StartError {
         match self {
             StartError::Config(_) => 2,
             StartError::Storage(_) | StartError::Posts(_) | StartError::Jobs(_) => 3,
-            StartError::Token(_) => 4,
+            StartError::Token(_) | StartError::SigningKey(_) => 4,
             StartError::Redis(_) => 5,
         }
     }
@@ -187,6 +194,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(readable)
         .merge(publish::router())
+        .merge(signed::router())
         .merge(ops::router())
         .merge(assets::router(&state.leptos))
         .merge(assets::compress_pages(pages::router(&state)))
@@ -299,6 +307,7 @@ pub async fn serve(
     })?;
     let token = auth::resolve_token(&config).map_err(StartError::Token)?;
     let tokens = auth::resolve_tokens(&config, &token).map_err(StartError::Token)?;
+    let signer = signed::resolve(&config).map_err(StartError::SigningKey)?;
     let hub_config = HubConfig {
         history: config.history as usize,
         queue: config.queue as usize,
@@ -438,6 +447,7 @@ pub async fn serve(
         connections: Arc::default(),
         origins,
         presence: presence::Presence::default(),
+        signer,
         config: Arc::new(config),
     };
     if let Some(link) = &redis {
