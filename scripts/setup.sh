@@ -79,8 +79,11 @@ fi
 if cargo leptos --version 2>/dev/null | grep -Fqw "$LEPTOS_VERSION"; then
   say "cargo-leptos $LEPTOS_VERSION: present"
 else
-  say "installing cargo-leptos $LEPTOS_VERSION (about 20 minutes on 2 cores, once per machine)"
-  cargo install cargo-leptos --version "$LEPTOS_VERSION" --locked
+  say "installing cargo-leptos $LEPTOS_VERSION (several minutes on 2 cores, once per machine)"
+  # Its own release profile asks for fat LTO in one codegen unit: most of a 20-minute install
+  # on 2 cores, for a build tool whose speed is the tools it calls. Plain release is enough.
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo install cargo-leptos --version "$LEPTOS_VERSION" --locked
 fi
 
 say "wasm-opt in use: $(command -v wasm-opt) ($(wasm-opt --version))"
