@@ -53,6 +53,8 @@ pub enum ApiError {
     CrossSite(String),
     /// 415: a server function called with a body that is not URL-encoded; names the type sent.
     UnsupportedEncoding(String),
+    /// 400: `range` of the monitor's history is not one of 5m, 1h, 24h; holds what was sent.
+    BadRange(String),
 }
 
 /// Seconds a client refused for load (a full server, a stream limit) should wait: long enough
@@ -74,6 +76,7 @@ impl ApiError {
             | ApiError::BadEventId(_)
             | ApiError::BadBrowserId
             | ApiError::BadPayload(_)
+            | ApiError::BadRange(_)
             | ApiError::BodyUnreadable => StatusCode::BAD_REQUEST,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnknownTopic(_) => StatusCode::NOT_FOUND,
@@ -172,6 +175,10 @@ impl ApiError {
                     "this action can only be sent from a page of this site ({what} is not \
                      allowed); open the page on this site and try again"
                 ),
+            ),
+            ApiError::BadRange(sent) => (
+                "bad_range",
+                format!("range {sent:?} is not one of 5m, 1h, 24h; leave it out for 5m"),
             ),
             ApiError::UnsupportedEncoding(media) => (
                 "unsupported_media_type",
