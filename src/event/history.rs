@@ -304,7 +304,11 @@ mod tests {
         }
         for r in Range::ALL {
             let t = h.tier(r);
-            assert!(t.buckets.len() <= t.capacity(), "{r:?}: {}", t.buckets.len());
+            assert!(
+                t.buckets.len() <= t.capacity(),
+                "{r:?}: {}",
+                t.buckets.len()
+            );
             let span = t.newest().unwrap() - t.buckets[0].at;
             assert!(span <= r.span_ms(), "{r:?} covers {span} ms");
             assert!(t.buckets.len() >= t.capacity() - 1, "{r:?} full");
@@ -323,7 +327,13 @@ mod tests {
         };
         for i in 0..300 {
             let cpu = if i == 123 { 99.0 } else { 2.0 };
-            h.push(T0 + i * 2_000, &Sample { cpu, ..quiet.clone() });
+            h.push(
+                T0 + i * 2_000,
+                &Sample {
+                    cpu,
+                    ..quiet.clone()
+                },
+            );
         }
         let day = &h.tier(Range::Day).buckets[0];
         assert_eq!(day.n, 300);

@@ -32,8 +32,8 @@ use super::latest::Latest;
 use super::stats::Stats;
 use super::subscription::{Pending, Subscription};
 use super::HubConfig;
-use crate::event::jobs::Supersede;
 use crate::event::history::{HistoryView, MonitorHistory, Range};
+use crate::event::jobs::Supersede;
 use crate::event::{BuiltIn, EventId, Snapshot, Topic, ViewEvent};
 use crate::sse::frame;
 

@@ -270,7 +270,10 @@ async fn monitor_history_is_fed_by_commits_and_rebuilt_by_a_restart() {
     }
     // An old event without a time still counts, at its event's time.
     let last = hub
-        .publish(topic("monitor"), r#"{"cpu":5,"mem_used":1,"mem_total":2}"#.into())
+        .publish(
+            topic("monitor"),
+            r#"{"cpu":5,"mem_used":1,"mem_total":2}"#.into(),
+        )
         .await
         .unwrap();
     let five = hub.monitor_history(Range::FiveMinutes);
@@ -283,5 +286,8 @@ async fn monitor_history_is_fed_by_commits_and_rebuilt_by_a_restart() {
     // A second instance on the same log starts with the same history.
     let again = hub_on(&broker, HubConfig::default()).await;
     assert_eq!(again.monitor_history(Range::Hour).tier.buckets[0], hour);
-    assert_eq!(again.monitor_history(Range::FiveMinutes).through, last.get());
+    assert_eq!(
+        again.monitor_history(Range::FiveMinutes).through,
+        last.get()
+    );
 }

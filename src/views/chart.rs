@@ -252,7 +252,9 @@ pub fn LineChart(
     /// Formats axis labels and values.
     format: fn(f64) -> String,
 ) -> AnyView {
-    let cursor = use_context::<Crosshair>().unwrap_or_else(Crosshair::provide).0;
+    let cursor = use_context::<Crosshair>()
+        .unwrap_or_else(Crosshair::provide)
+        .0;
     let data = {
         let lines = lines.clone();
         Memo::new(move |_| tier.with(|t| columns(t, &lines)))
@@ -553,7 +555,10 @@ mod tests {
     fn the_time_axis_is_labelled_back_from_now() {
         let five = ticks(Range::FiveMinutes);
         let labels: Vec<_> = five.iter().map(|t| t.label.as_str()).collect();
-        assert_eq!(labels, ["−5 min", "−4 min", "−3 min", "−2 min", "−1 min", "now"]);
+        assert_eq!(
+            labels,
+            ["−5 min", "−4 min", "−3 min", "−2 min", "−1 min", "now"]
+        );
         assert_eq!((five[0].frac, five[5].frac), (0.0, 1.0));
         let day: Vec<_> = ticks(Range::Day).into_iter().map(|t| t.label).collect();
         assert_eq!(day.first().map(String::as_str), Some("−24 h"));

@@ -253,7 +253,10 @@ fn Charts(monitor: RwSignal<MonitorState>) -> AnyView {
     let per_sec: fn(f64) -> String = |v| format!("{v:.1}/s");
     let line = |name, series: &str| Line {
         name,
-        index: MONITOR_SERIES.iter().position(|s| *s == series).unwrap_or(0),
+        index: MONITOR_SERIES
+            .iter()
+            .position(|s| *s == series)
+            .unwrap_or(0),
     };
     view! {
         <section class="panel" aria-labelledby="charts-title">
