@@ -345,29 +345,130 @@ pub fn LineChart(
     let legend_names = names.clone();
     let table_names = names.clone();
     let line_count = lines.len();
+    let caption = view! {
+        <figcaption>
+            <span class="chart-title">{title.clone()}</span>
+            <span class="chart-legend">
+                {legend_names
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, n)| {
+                        view! {
+                            <span class=format!("legend line-{i}")>
+                                <span class="swatch" aria-hidden="true"></span>
+                                {n}
+                                " "
+                                <span class="num">
+                                    {move || data.with(|d| d.mean[i].last().copied().map_or("–".into(), format))}
+                                </span>
+                            </span>
+                        }
+                    })
+                    .collect_view()}
+            </span>
+        </figcaption>
+    }
+    .into_any();
+    let svg = view! {
+        <svg
+            viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+            preserveAspectRatio="none"
+            role="img"
+            aria-label=summary
+        >
+            <line class="grid" x1="0" x2=WIDTH y1=HEIGHT / 2.0 y2=HEIGHT / 2.0></line>
+            <line class="grid" x1="0" x2=WIDTH y1="1" y2="1"></line>
+            {move || {
+                ticks(range.get())
+                    .into_iter()
+                    .map(|t| {
+                        let x = t.frac * WIDTH;
+                        view! { <line class="grid tick" x1=x x2=x y1="0" y2=HEIGHT></line> }
+                    })
+                    .collect_view()
+            }}
+            {(0..line_count)
+                .map(|i| {
+                    view! {
+                        <path
+                            class=format!("band line-{i}")
+                            d=move || data.with(|d| match d.window {
+                                Some(w) => band_path(&d.times, &d.lo[i], &d.hi[i], w, top.get(), d.width),
+                                None => String::new(),
+                            })
+                        ></path>
+                        <path
+                            class=format!("line line-{i}")
+                            fill="none"
+                            d=move || data.with(|d| match d.window {
+                                Some(w) => line_path(&d.times, &d.mean[i], w, top.get(), d.width),
+                                None => String::new(),
+                            })
+                        ></path>
+                    }
+                })
+                .collect_view()}
+            <path
+                class="clipped"
+                d=move || {
+                    let top = top.get();
+                    data.with(|d| {
+                        let Some(w) = d.window else { return String::new() };
+                        let mut out = String::new();
+                        for (i, t) in d.times.iter().enumerate() {
+                            if d.mean.iter().any(|m| m[i] > top) {
+                                out.push_str(&format!("M{:.1},0 L{:.1},6 ", w.x(*t), w.x(*t)));
+                            }
+                        }
+                        out.trim_end().to_owned()
+                    })
+                }
+            ></path>
+            {move || {
+                let i = at_cursor.get()?;
+                let x = data.with(|d| d.window.map(|w| w.x(d.times[i])))?;
+                Some(view! { <line class="crosshair" x1=x x2=x y1="0" y2=HEIGHT></line> })
+            }}
+        </svg>
+    }
+    .into_any();
+    let table = view! {
+        <details class="chart-table" on:toggle=move |_| table_open.update(|o| *o = !*o)>
+            <summary>"Table of the points"</summary>
+            <Show when=move || table_open.get()>
+                {
+                    let table_names = table_names.clone();
+                    move || {
+                        let header = table_names
+                            .iter()
+                            .map(|n| view! { <th scope="col">{*n}</th> })
+                            .collect_view();
+                        let rows = data.with(|d| {
+                            (0..d.times.len())
+                                .rev()
+                                .map(|i| {
+                                    let cells = (0..d.mean.len())
+                                        .map(|l| view! { <td class="num">{format(d.mean[l][i])}</td> })
+                                        .collect_view();
+                                    view! { <tr><th scope="row">{clock(d.times[i])}</th>{cells}</tr> }
+                                })
+                                .collect_view()
+                        });
+                        view! {
+                            <table>
+                                <thead><tr><th scope="col">"Time"</th>{header}</tr></thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }
+                    }
+                }
+            </Show>
+        </details>
+    }
+    .into_any();
     view! {
         <figure class="chart" data-range=move || range.get().name()>
-            <figcaption>
-                <span class="chart-title">{title.clone()}</span>
-                <span class="chart-legend">
-                    {legend_names
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, n)| {
-                            view! {
-                                <span class=format!("legend line-{i}")>
-                                    <span class="swatch" aria-hidden="true"></span>
-                                    {n}
-                                    " "
-                                    <span class="num">
-                                        {move || data.with(|d| d.mean[i].last().copied().map_or("–".into(), format))}
-                                    </span>
-                                </span>
-                            }
-                        })
-                        .collect_view()}
-                </span>
-            </figcaption>
+            {caption}
             <div class="chart-body">
                 <div class="y-axis" aria-hidden="true">
                     <span class="y-top">{move || format(top.get())}</span>
@@ -402,66 +503,7 @@ pub fn LineChart(
                         }
                     }
                 >
-                    <svg
-                        viewBox=format!("0 0 {WIDTH} {HEIGHT}")
-                        preserveAspectRatio="none"
-                        role="img"
-                        aria-label=summary
-                    >
-                        <line class="grid" x1="0" x2=WIDTH y1=HEIGHT / 2.0 y2=HEIGHT / 2.0></line>
-                        <line class="grid" x1="0" x2=WIDTH y1="1" y2="1"></line>
-                        {move || {
-                            ticks(range.get())
-                                .into_iter()
-                                .map(|t| {
-                                    let x = t.frac * WIDTH;
-                                    view! { <line class="grid tick" x1=x x2=x y1="0" y2=HEIGHT></line> }
-                                })
-                                .collect_view()
-                        }}
-                        {(0..line_count)
-                            .map(|i| {
-                                view! {
-                                    <path
-                                        class=format!("band line-{i}")
-                                        d=move || data.with(|d| match d.window {
-                                            Some(w) => band_path(&d.times, &d.lo[i], &d.hi[i], w, top.get(), d.width),
-                                            None => String::new(),
-                                        })
-                                    ></path>
-                                    <path
-                                        class=format!("line line-{i}")
-                                        fill="none"
-                                        d=move || data.with(|d| match d.window {
-                                            Some(w) => line_path(&d.times, &d.mean[i], w, top.get(), d.width),
-                                            None => String::new(),
-                                        })
-                                    ></path>
-                                }
-                            })
-                            .collect_view()}
-                        <path
-                            class="clipped"
-                            d=move || {
-                                let top = top.get();
-                                data.with(|d| {
-                                    let Some(w) = d.window else { return String::new() };
-                                    let mut out = String::new();
-                                    for (i, t) in d.times.iter().enumerate() {
-                                        if d.mean.iter().any(|m| m[i] > top) {
-                                            out.push_str(&format!("M{:.1},0 L{:.1},6 ", w.x(*t), w.x(*t)));
-                                        }
-                                    }
-                                    out.trim_end().to_owned()
-                                })
-                            }
-                        ></path>
-                        {move || {
-                            let i = at_cursor.get()?;
-                            let x = data.with(|d| d.window.map(|w| w.x(d.times[i])))?;
-                            Some(view! { <line class="crosshair" x1=x x2=x y1="0" y2=HEIGHT></line> })
-                        }}
-                    </svg>
+                    {svg}
                 </div>
                 <div class="x-axis" aria-hidden="true">
                     {move || {
@@ -484,37 +526,7 @@ pub fn LineChart(
                     {move || readout().unwrap_or_default()}
                 </p>
             </div>
-            <details class="chart-table" on:toggle=move |_| table_open.update(|o| *o = !*o)>
-                <summary>"Table of the points"</summary>
-                <Show when=move || table_open.get()>
-                    {
-                        let table_names = table_names.clone();
-                        move || {
-                            let header = table_names
-                                .iter()
-                                .map(|n| view! { <th scope="col">{*n}</th> })
-                                .collect_view();
-                            let rows = data.with(|d| {
-                                (0..d.times.len())
-                                    .rev()
-                                    .map(|i| {
-                                        let cells = (0..d.mean.len())
-                                            .map(|l| view! { <td class="num">{format(d.mean[l][i])}</td> })
-                                            .collect_view();
-                                        view! { <tr><th scope="row">{clock(d.times[i])}</th>{cells}</tr> }
-                                    })
-                                    .collect_view()
-                            });
-                            view! {
-                                <table>
-                                    <thead><tr><th scope="col">"Time"</th>{header}</tr></thead>
-                                    <tbody>{rows}</tbody>
-                                </table>
-                            }
-                        }
-                    }
-                </Show>
-            </details>
+            {table}
         </figure>
     }
     .into_any()
