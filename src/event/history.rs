@@ -257,10 +257,10 @@ pub fn segments(times: &[i64], width: i64) -> Vec<std::ops::Range<usize>> {
     let limit = (typical * 3).max(width * 2);
     let mut out = vec![];
     let mut start = 0;
-    for i in 1..times.len() {
-        if times[i] - times[i - 1] > limit {
-            out.push(start..i);
-            start = i;
+    for (i, pair) in times.windows(2).enumerate() {
+        if pair[1] - pair[0] > limit {
+            out.push(start..i + 1);
+            start = i + 1;
         }
     }
     out.push(start..times.len());

@@ -86,7 +86,8 @@ pub fn ticks(range: Range) -> Vec<Tick> {
                 } else {
                     format!("−{ago} {unit}")
                 },
-                minor: i % 2 == 1,
+                // Every other label goes on phones; "now" always stays.
+                minor: i % 2 == 1 && i != count,
             }
         })
         .collect()
@@ -578,6 +579,7 @@ mod tests {
         let hour = ticks(Range::Hour);
         assert_eq!(hour[3].label, "−30 min");
         assert!(hour[3].minor && !hour[2].minor);
+        assert!(!five[5].minor && five[3].minor);
     }
 
     #[test]
