@@ -77,14 +77,28 @@ const shots = [
   ["scores", "/scores", "light"],
   ["feed", "/feed", "light"],
   ["monitor", "/monitor", "dark"],
+  ["monitor-phone", "/monitor?range=1h", "light", { width: 320, height: 900 }],
   ["jobs", "/jobs", "light"],
 ];
+// PULSE_SHOTS=monitor,monitor-phone retakes only those.
+const only = process.env.PULSE_SHOTS?.split(",");
 for (const [name, url, scheme, phone] of shots) {
+  if (only && !only.includes(name)) continue;
   const page = await browser.newPage({ viewport: phone ?? { width: 1280, height: 860 }, colorScheme: scheme });
   await page.goto(base + url);
   await page.waitForSelector('[data-testid="connection"][data-state="live"]', { timeout: 15_000 });
   // Let a few events arrive so charts and flashes show real movement.
-  await page.waitForTimeout(name === "monitor" ? 8_000 : 3_000);
+  await page.waitForTimeout(name.startsWith("monitor") ? 8_000 : 3_000);
+  if (name === "monitor") {
+    // The crosshair on the CPU chart, read on every chart.
+    const box = await page.locator('[data-testid="chart-plot"]').first().boundingBox();
+    if (box) await page.mouse.move(box.x + box.width * 0.8, box.y + box.height / 2);
+    await page.waitForTimeout(200);
+  }
+  if (name === "monitor-phone") {
+    await page.evaluate(() => document.getElementById("charts-title")?.scrollIntoView());
+    await page.waitForTimeout(200);
+  }
   if (name === "home" && token) {
     await publish("notifications", { level: "success", title: "Deploy finished", body: "pricing-service v1.4 is live", source: "ci", link: "/monitor" });
     await page.waitForSelector('[data-testid="toast"]');

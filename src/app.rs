@@ -7,8 +7,9 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
 
+use crate::event::history::HistoryView;
 use crate::event::Snapshot;
-use crate::live::{self, LiveStore, SNAPSHOT_ELEMENT_ID};
+use crate::live::{self, LiveStore, HISTORY_ELEMENT_ID, SNAPSHOT_ELEMENT_ID};
 use crate::views::{
     announcer::{RouteAnnouncer, SkipLink},
     badge::{ConnectionBadge, PresenceCount},
@@ -32,6 +33,12 @@ use crate::views::{
 /// the HTML was rendered from (see [`crate::hydrate`]).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let snapshot = use_context::<Snapshot>().unwrap_or_default();
+    let history = use_context::<HistoryView>().map(|h| {
+        let json = serde_json::to_string(&h)
+            .unwrap_or_else(|_| "null".into())
+            .replace('<', "\\u003c");
+        view! { <script type="application/json" id=HISTORY_ELEMENT_ID inner_html=json></script> }
+    });
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -45,6 +52,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <script type="application/json" id=SNAPSHOT_ELEMENT_ID inner_html=embed_json(&snapshot)></script>
+                {history}
                 <MetaTags/>
             </head>
             <body>

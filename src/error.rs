@@ -62,6 +62,8 @@ pub enum ApiError {
     BadSubscriptionRequest(String),
     /// 415: a server function called with a body that is not URL-encoded; names the type sent.
     UnsupportedEncoding(String),
+    /// 400: `range` of the monitor's history is not one of 5m, 1h, 24h; holds what was sent.
+    BadRange(String),
 }
 
 /// Seconds a client refused for load (a full server, a stream limit) should wait: long enough
@@ -84,6 +86,7 @@ impl ApiError {
             | ApiError::BadBrowserId
             | ApiError::BadPayload(_)
             | ApiError::BodyUnreadable
+            | ApiError::BadRange(_)
             | ApiError::BadSubscriptionRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::SignatureRequired(_) | ApiError::SubscriptionExpired(_) => {
                 StatusCode::UNAUTHORIZED
@@ -210,6 +213,10 @@ impl ApiError {
                 ),
             ),
             ApiError::BadSubscriptionRequest(d) => ("bad_request", d.clone()),
+            ApiError::BadRange(sent) => (
+                "bad_range",
+                format!("range {sent:?} is not one of 5m, 1h, 24h; leave it out for 5m"),
+            ),
             ApiError::UnsupportedEncoding(media) => (
                 "unsupported_media_type",
                 format!(

@@ -7,6 +7,7 @@
 
 pub mod feed;
 pub mod jobs;
+pub mod monitor;
 pub mod notifications;
 pub mod operator;
 #[cfg(feature = "ssr")]

@@ -5,6 +5,7 @@
 //! Nothing here touches tokio, a socket or a database: it compiles to wasm unchanged.
 
 pub mod feed;
+pub mod history;
 pub mod id;
 pub mod jobs;
 pub mod monitor;

@@ -74,6 +74,11 @@ pub struct Sample {
     /// The Pulse instance that sampled its host (`--instance`); absent from other publishers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
+    /// When the host was read, ms since the Unix epoch (UTC). Pulse's sampler always sets it;
+    /// the server fills it in on publish when a publisher leaves it out. Events stored before
+    /// it existed decode without it (their event's time stands in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
 }
 
 fn percent(name: &str, v: f64) -> Result<(), String> {
@@ -143,6 +148,10 @@ impl Payload for Sample {
         }
         Ok(())
     }
+
+    fn stamp(&mut self, now_ms: i64) {
+        self.at.get_or_insert(now_ms);
+    }
 }
 
 impl Sample {
@@ -171,6 +180,9 @@ fn ratio(used: u64, total: u64) -> f64 {
 /// The recent history each chart draws, oldest first, at most [`SERIES_POINTS`] each.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Series {
+    /// When each point was sampled (ms since the Unix epoch; 0 where unknown), beside the values.
+    #[serde(default)]
+    pub at: Vec<i64>,
     pub cpu: Vec<f64>,
     pub mem: Vec<f64>,
     pub net_rx: Vec<f64>,
@@ -191,7 +203,7 @@ pub struct MonitorState {
     pub samples: u64,
 }
 
-fn push(series: &mut Vec<f64>, v: f64) {
+fn push<T>(series: &mut Vec<T>, v: T) {
     if series.len() >= SERIES_POINTS {
         let excess = series.len() + 1 - SERIES_POINTS;
         series.drain(..excess);
@@ -206,6 +218,7 @@ impl ViewState for MonitorState {
     fn apply(&mut self, _id: EventId, s: &Sample) -> Changed {
         let hub = s.hub.clone().unwrap_or_default();
         let sr = &mut self.series;
+        push(&mut sr.at, s.at.unwrap_or(0));
         push(&mut sr.cpu, s.cpu);
         push(&mut sr.mem, s.mem_pct());
         push(&mut sr.net_rx, s.net_rx);
@@ -235,13 +248,37 @@ mod tests {
     }
 
     #[test]
+    fn the_time_is_filled_on_publish_and_optional_in_old_events() {
+        let old = Sample::parse(r#"{"cpu":1,"mem_used":1,"mem_total":2}"#).unwrap();
+        assert_eq!(old.at, None);
+        let out = crate::event::payload::normalize::<Sample>(
+            serde_json::json!({"cpu":1,"mem_used":1,"mem_total":2}),
+            42,
+        )
+        .unwrap();
+        assert_eq!(Sample::parse(&out).unwrap().at, Some(42));
+        let own = crate::event::payload::normalize::<Sample>(
+            serde_json::json!({"cpu":1,"mem_used":1,"mem_total":2,"at":7}),
+            42,
+        )
+        .unwrap();
+        assert_eq!(Sample::parse(&own).unwrap().at, Some(7));
+    }
+
+    #[test]
     fn apply_keeps_latest_and_bounded_series() {
         let mut m = MonitorState::default();
         for i in 0..(SERIES_POINTS + 10) {
-            m.apply(EventId::new(i as u64 + 1), &sample((i % 100) as f64));
+            let s = Sample {
+                at: Some(i as i64),
+                ..sample((i % 100) as f64)
+            };
+            m.apply(EventId::new(i as u64 + 1), &s);
         }
         assert_eq!(m.samples, (SERIES_POINTS + 10) as u64);
         assert_eq!(m.series.cpu.len(), SERIES_POINTS);
+        assert_eq!(m.series.at.len(), SERIES_POINTS);
+        assert_eq!(m.series.at.last(), Some(&((SERIES_POINTS + 9) as i64)));
         assert_eq!(m.series.cpu[0], 10.0);
         assert_eq!(m.series.mem.last(), Some(&25.0));
         assert_eq!(

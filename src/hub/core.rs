@@ -32,6 +32,7 @@ use super::latest::Latest;
 use super::stats::Stats;
 use super::subscription::{Pending, Subscription};
 use super::HubConfig;
+use crate::event::history::{HistoryView, MonitorHistory, Range};
 use crate::event::jobs::Supersede;
 use crate::event::{BuiltIn, EventId, Snapshot, Topic, ViewEvent};
 use crate::sse::frame;
@@ -108,6 +109,9 @@ const REPLAY_SCAN: usize = 4096;
 struct State {
     history: History,
     snapshot: Snapshot,
+    /// The monitor's charts over 5 min, 1 h and 24 h, downsampled; fed like the snapshot (kept
+    /// apart from it: pages embed the snapshot, but only /monitor needs one range of this).
+    monitor: MonitorHistory,
     latest: Latest,
     subscribers: HashMap<u64, Subscriber>,
     next_subscriber: u64,
@@ -131,6 +135,7 @@ impl Core {
             state: Mutex::new(State {
                 history: History::new(config.history, vec![], EventId::ZERO),
                 snapshot: Snapshot::bounded(config.max_stock_symbols),
+                monitor: MonitorHistory::default(),
                 latest: Latest::new(config.max_custom_topics),
                 subscribers: HashMap::new(),
                 next_subscriber: 0,
@@ -153,6 +158,7 @@ impl Core {
     pub fn seed(&self, recent: Vec<StoredEvent>, last: EventId) {
         let mut snapshot = Snapshot::bounded(self.config.max_stock_symbols);
         let mut latest = Latest::new(self.config.max_custom_topics);
+        let mut monitor = MonitorHistory::default();
         let mut seed = Vec::with_capacity(recent.len());
         for e in recent {
             // The log only holds events that passed validation; one that no longer parses
@@ -161,6 +167,11 @@ impl Core {
                 continue;
             };
             let _ = snapshot.apply(ev.id, ev.topic.as_str(), &ev.data);
+            if let Some(BuiltIn::Monitor) = ev.topic.builtin() {
+                if let Ok(ViewEvent::Monitor(s)) = ViewEvent::parse(BuiltIn::Monitor, &ev.data) {
+                    monitor.push(s.at.unwrap_or(ev.at_ms), &s);
+                }
+            }
             let ev = Arc::new(ev);
             latest.insert(ev.clone());
             seed.push(ev);
@@ -169,6 +180,7 @@ impl Core {
         let mut st = self.lock();
         st.history = History::new(self.config.history, seed, last);
         st.snapshot = snapshot;
+        st.monitor = monitor;
         st.latest = latest;
         drop(st);
         self.committed.send_replace(last);
@@ -195,6 +207,9 @@ impl Core {
             fresh += 1;
             st.history.push(ev.clone());
             st.snapshot.advance(ev.id, view.as_ref());
+            if let Some(ViewEvent::Monitor(s)) = view {
+                st.monitor.push(s.at.unwrap_or(ev.at_ms), s);
+            }
             st.latest.insert(ev.clone());
         }
         let events = &events[events.len() - fresh..];
@@ -384,6 +399,15 @@ impl Core {
 
     pub fn snapshot(&self) -> Snapshot {
         self.lock().snapshot.clone()
+    }
+
+    /// The monitor's history for `range`, with the id it is current to.
+    pub fn monitor_history(&self, range: Range) -> HistoryView {
+        let st = self.lock();
+        HistoryView {
+            through: st.snapshot.id.get(),
+            tier: st.monitor.tier(range).clone(),
+        }
     }
 
     /// Reads the snapshot in place (no copy), under the lock: keep `f` short.

@@ -200,6 +200,14 @@ impl Hub {
         self.core.snapshot()
     }
 
+    /// The monitor's chart history for `range` (see [`crate::event::history`]).
+    pub fn monitor_history(
+        &self,
+        range: crate::event::history::Range,
+    ) -> crate::event::history::HistoryView {
+        self.core.monitor_history(range)
+    }
+
     /// Reads the snapshot in place, without copying it (under the hub's lock: keep `f` short).
     pub fn read<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
         self.core.read(f)

@@ -253,3 +253,41 @@ async fn a_replay_the_window_moves_past_ends_like_a_lagging_reader() {
     let mut again = hub.subscribe(vec![topic("a")], got.last().copied()).await;
     assert!(matches!(again.take_replay(), Replay::Reset { .. }));
 }
+
+#[tokio::test]
+async fn monitor_history_is_fed_by_commits_and_rebuilt_by_a_restart() {
+    use crate::event::history::Range;
+    let broker = MemoryBroker::new(100);
+    let hub = hub_on(&broker, HubConfig::default()).await;
+    // A minute ago, on a 30 s boundary, so the three samples share one bucket of the 1 h tier.
+    let t0 = crate::event::now_ms() / 30_000 * 30_000 - 60_000;
+    for (i, cpu) in [10.0, 90.0, 20.0].into_iter().enumerate() {
+        let data = format!(
+            r#"{{"cpu":{cpu},"mem_used":1,"mem_total":2,"at":{}}}"#,
+            t0 + i as i64 * 2_000
+        );
+        hub.publish(topic("monitor"), data).await.unwrap();
+    }
+    // An old event without a time still counts, at its event's time.
+    let last = hub
+        .publish(
+            topic("monitor"),
+            r#"{"cpu":5,"mem_used":1,"mem_total":2}"#.into(),
+        )
+        .await
+        .unwrap();
+    let five = hub.monitor_history(Range::FiveMinutes);
+    assert_eq!(five.through, last.get());
+    let cpu: Vec<f64> = five.tier.buckets.iter().map(|b| b.mean[0]).collect();
+    assert_eq!(cpu, [10.0, 90.0, 20.0, 5.0]);
+    let hour = hub.monitor_history(Range::Hour).tier.buckets[0].clone();
+    assert_eq!((hour.n, hour.max[0], hour.mean[1]), (3, 90.0, 50.0));
+
+    // A second instance on the same log starts with the same history.
+    let again = hub_on(&broker, HubConfig::default()).await;
+    assert_eq!(again.monitor_history(Range::Hour).tier.buckets[0], hour);
+    assert_eq!(
+        again.monitor_history(Range::FiveMinutes).through,
+        last.get()
+    );
+}

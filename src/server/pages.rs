@@ -17,6 +17,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let app_state = state.clone();
     let context = move || {
         provide_context(app_state.snapshot());
+        // `/monitor` draws one range of the chart history; it goes into the page like the
+        // snapshot (taken after it, so it is at least as current).
+        if let Some(parts) = use_context::<Parts>().filter(|p| p.uri.path() == "/monitor") {
+            let range = super::topics::range_of(parts.uri.query()).unwrap_or_default();
+            provide_context(app_state.hub.monitor_history(range));
+        }
         // Replaces the nonce leptos_axum drew with the one the CSP header will name.
         if let Some(nonce) =
             use_context::<Parts>().and_then(|p| p.extensions.get::<CspNonce>().cloned())

@@ -225,6 +225,7 @@ impl Host {
             uptime: System::uptime().unwrap_or(0),
             hub: None,
             instance: None,
+            at: Some(crate::event::now_ms()),
         }
     }
 }

@@ -1,10 +1,23 @@
-//! An SVG line chart for a few minutes of history (no chart library): newest point at the right
-//! edge, so the lines crawl left as samples arrive, and a y scale that is either fixed (0–100 %)
-//! or rounded up to a readable figure (1, 2 or 5 × 10ⁿ) from the data.
+//! An SVG line chart over a time range (no chart library), drawn from a [`Tier`] of history:
+//! each line is the mean of its buckets, with a faint band from their min to their max (so a
+//! spike shorter than a bucket still shows). The newest bucket sits on the right edge and the
+//! time axis is labelled relative to it ("−5 min" … "now"), so the server's HTML and the
+//! hydrated page agree without knowing the reader's clock or time zone.
+//!
+//! The y scale is fixed (0–100 %) or taken from the data without letting one outlier flatten the
+//! rest ([`scale_top`]); points above the top are clipped and marked. Labels for 0, the middle
+//! and the top sit in a gutter beside the plot, never on the line or the legend.
+//!
+//! A crosshair follows the pointer, or the keyboard on the focused plot (←/→ a point, Home/End
+//! the first/last, Escape hides it); it is one [`Crosshair`] time shared by every chart of the
+//! page, and each chart's readout shows its values at that time. Screen readers get a summary
+//! as the image's name and a table of the points on request.
 
 use leptos::prelude::*;
 
-/// The view box is `0 0 WIDTH HEIGHT`; the SVG scales to its CSS size.
+use crate::event::history::{segments, Range, Tier};
+
+/// The view box is `0 0 WIDTH HEIGHT`; the SVG stretches to its CSS size (strokes do not).
 pub const WIDTH: f64 = 300.0;
 pub const HEIGHT: f64 = 100.0;
 
@@ -24,138 +37,497 @@ pub fn nice_ceiling(v: f64) -> f64 {
     10.0 * base
 }
 
-/// Polyline points for `values` scaled to `top`, right-aligned on a grid of `slots` points.
-pub fn points(values: &[f64], top: f64, slots: usize) -> String {
-    let slots = slots.max(2);
-    let step = WIDTH / (slots - 1) as f64;
-    let n = values.len().min(slots);
-    let skip = values.len() - n;
-    let mut out = String::with_capacity(n * 12);
-    for (i, v) in values[skip..].iter().enumerate() {
-        let x = WIDTH - (n - 1 - i) as f64 * step;
-        let y = HEIGHT - (v / top).clamp(0.0, 1.0) * (HEIGHT - 2.0) - 1.0;
-        if i > 0 {
-            out.push(' ');
+/// The top of a scale for `values`: the round figure above the peak, unless the peak is more
+/// than twice the 95th percentile — then one or a few outliers would squash every other point
+/// into the bottom of the chart, so the top is taken from the percentile (with headroom) and the
+/// outliers are clipped (and marked) instead.
+pub fn scale_top(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values
+        .into_iter()
+        .filter(|x| x.is_finite() && *x >= 0.0)
+        .collect();
+    if v.is_empty() {
+        return 1.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let peak = v[v.len() - 1];
+    let idx = ((v.len() as f64 * 0.95).ceil() as usize).clamp(1, v.len()) - 1;
+    let p95 = v[idx];
+    if p95 > 0.0 && peak > 2.0 * p95 {
+        nice_ceiling(p95 * 1.25)
+    } else {
+        nice_ceiling(peak)
+    }
+}
+
+/// One labelled tick of the time axis: where it sits (0 = left edge, 1 = now) and its label.
+/// Minor ticks lose their label on narrow screens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tick {
+    pub frac: f64,
+    pub label: String,
+    pub minor: bool,
+}
+
+/// The time axis of `range`, relative to the newest point.
+pub fn ticks(range: Range) -> Vec<Tick> {
+    let (count, step, unit) = match range {
+        Range::FiveMinutes => (5, 1, "min"),
+        Range::Hour => (6, 10, "min"),
+        Range::Day => (6, 4, "h"),
+    };
+    (0..=count)
+        .map(|i| {
+            let ago = (count - i) * step;
+            Tick {
+                frac: i as f64 / count as f64,
+                label: if ago == 0 {
+                    "now".into()
+                } else {
+                    format!("−{ago} {unit}")
+                },
+                // Every other label goes on phones; "now" always stays.
+                minor: i % 2 == 1 && i != count,
+            }
+        })
+        .collect()
+}
+
+/// A time of day in UTC, `14:03:20 UTC` (no date: every range is at most a day).
+pub fn clock(ms: i64) -> String {
+    let secs = ms.div_euclid(1000).rem_euclid(86_400);
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// Where a chart's x axis starts and how long it is, in ms: it ends at the newest bucket.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub start: i64,
+    pub span: i64,
+}
+
+impl Window {
+    pub fn of(tier: &Tier) -> Window {
+        let span = tier.range.span_ms();
+        let end = tier.newest().unwrap_or(span);
+        Window {
+            start: end - span,
+            span,
         }
-        out.push_str(&format!("{x:.1},{y:.1}"));
+    }
+
+    pub fn x(&self, at: i64) -> f64 {
+        ((at - self.start) as f64 / self.span as f64 * WIDTH).clamp(0.0, WIDTH)
+    }
+
+    /// The time at `frac` of the width (0 = left edge).
+    pub fn at(&self, frac: f64) -> i64 {
+        self.start + (frac.clamp(0.0, 1.0) * self.span as f64).round() as i64
+    }
+}
+
+/// The y of `v` on a scale topped at `top` (clipped to the plot, 1 unit inside its edges).
+pub fn y(v: f64, top: f64) -> f64 {
+    HEIGHT - (v / top).clamp(0.0, 1.0) * (HEIGHT - 2.0) - 1.0
+}
+
+/// An SVG path through `(times[i], values[i])`, with a fresh `M` after each gap (see
+/// [`segments`]), so a line is never drawn over time nothing was sampled.
+pub fn line_path(times: &[i64], values: &[f64], w: Window, top: f64, width: i64) -> String {
+    let mut out = String::new();
+    for seg in segments(times, width) {
+        for (k, i) in seg.enumerate() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push(if k == 0 { 'M' } else { 'L' });
+            out.push_str(&format!("{:.1},{:.1}", w.x(times[i]), y(values[i], top)));
+        }
     }
     out
 }
 
-/// The same line closed along the bottom, for the shaded area under the first series.
-fn area(values: &[f64], top: f64, slots: usize) -> String {
-    if values.is_empty() {
-        return String::new();
+/// The closed band from `hi` (left to right) back along `lo`, per segment.
+pub fn band_path(times: &[i64], lo: &[f64], hi: &[f64], w: Window, top: f64, width: i64) -> String {
+    let mut out = String::new();
+    for seg in segments(times, width) {
+        let mut first = true;
+        for i in seg.clone() {
+            out.push_str(if first { "M" } else { " L" });
+            first = false;
+            out.push_str(&format!("{:.1},{:.1}", w.x(times[i]), y(hi[i], top)));
+        }
+        for i in seg.rev() {
+            out.push_str(&format!(" L{:.1},{:.1}", w.x(times[i]), y(lo[i], top)));
+        }
+        out.push_str(" Z ");
     }
-    let line = points(values, top, slots);
-    let first_x = line
-        .split(',')
-        .next()
-        .and_then(|x| x.parse::<f64>().ok())
-        .unwrap_or(0.0);
-    format!("{first_x:.1},{HEIGHT:.1} {line} {WIDTH:.1},{HEIGHT:.1}")
+    out.trim_end().to_owned()
 }
 
-/// One series of a chart: a name for the legend and screen readers, and its values.
-#[derive(Clone)]
+/// The index of the time in `times` (ascending) nearest to `t`.
+pub fn nearest(times: &[i64], t: i64) -> Option<usize> {
+    if times.is_empty() {
+        return None;
+    }
+    let i = times.partition_point(|x| *x < t);
+    if i == 0 {
+        return Some(0);
+    }
+    if i == times.len() {
+        return Some(i - 1);
+    }
+    Some(if t - times[i - 1] <= times[i] - t {
+        i - 1
+    } else {
+        i
+    })
+}
+
+/// The crosshair's time (ms since the epoch), shared by every chart of a page: provide one per
+/// page, and each chart marks it and reads its values there.
+#[derive(Clone, Copy)]
+pub struct Crosshair(pub RwSignal<Option<i64>>);
+
+impl Crosshair {
+    pub fn provide() -> Crosshair {
+        let c = Crosshair(RwSignal::new(None));
+        provide_context(c);
+        c
+    }
+}
+
+/// One series of a chart: its name for the legend and readers, and its index in the tier's
+/// buckets.
+#[derive(Clone, Copy)]
 pub struct Line {
     pub name: &'static str,
-    pub values: Signal<Vec<f64>>,
+    pub index: usize,
+}
+
+/// The columns one chart draws, taken from the tier once per change.
+#[derive(Clone, PartialEq, Default)]
+struct Columns {
+    window: Option<Window>,
+    width: i64,
+    times: Vec<i64>,
+    /// Per line: mean, min, max.
+    mean: Vec<Vec<f64>>,
+    lo: Vec<Vec<f64>>,
+    hi: Vec<Vec<f64>>,
+}
+
+fn columns(tier: &Tier, lines: &[Line]) -> Columns {
+    let pick = |f: fn(&crate::event::history::Bucket) -> &Vec<f64>, i: usize| {
+        tier.buckets
+            .iter()
+            .map(|b| f(b).get(i).copied().unwrap_or(0.0))
+            .collect::<Vec<_>>()
+    };
+    Columns {
+        window: Some(Window::of(tier)),
+        width: tier.range.bucket_ms(),
+        times: tier.buckets.iter().map(|b| b.at).collect(),
+        mean: lines.iter().map(|l| pick(|b| &b.mean, l.index)).collect(),
+        lo: lines.iter().map(|l| pick(|b| &b.min, l.index)).collect(),
+        hi: lines.iter().map(|l| pick(|b| &b.max, l.index)).collect(),
+    }
 }
 
 #[component]
 pub fn LineChart(
-    /// What the chart shows, e.g. "CPU, last 5 minutes".
+    /// What the chart shows, e.g. "CPU".
     #[prop(into)]
     title: String,
     lines: Vec<Line>,
+    /// The history to draw (the page's chosen range).
+    tier: Signal<Tier>,
     /// A fixed top of the scale (100 for percentages); `None` scales to the data.
     #[prop(optional)]
     max: Option<f64>,
-    /// Formats the top-of-scale label and the current values.
+    /// Formats axis labels and values.
     format: fn(f64) -> String,
-    /// Points the x axis holds (a full window of history).
-    slots: usize,
 ) -> AnyView {
-    let all = lines.clone();
-    let top = Memo::new(move |_| {
-        max.unwrap_or_else(|| {
-            let peak = all
-                .iter()
-                .map(|l| l.values.with(|v| v.iter().copied().fold(0.0, f64::max)))
-                .fold(0.0, f64::max);
-            nice_ceiling(peak)
-        })
-    });
-    let first = lines.first().map(|l| l.values);
-    let described = lines.clone();
-    let summary = move || {
-        described
-            .iter()
-            .map(|l| {
-                let now = l.values.with(|v| v.last().copied());
-                format!("{} {}", l.name, now.map_or("no data".into(), format))
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
+    let cursor = use_context::<Crosshair>()
+        .unwrap_or_else(Crosshair::provide)
+        .0;
+    let data = {
+        let lines = lines.clone();
+        Memo::new(move |_| tier.with(|t| columns(t, &lines)))
     };
-    let legend = lines.clone();
-    view! {
-        <figure class="chart">
-            <figcaption>
-                <span class="chart-title">{title.clone()}</span>
-                <span class="chart-legend">
-                    {legend
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, l)| {
-                            view! {
-                                <span class=format!("legend line-{i}")>
-                                    <span class="swatch" aria-hidden="true"></span>
-                                    {l.name}
-                                    " "
-                                    <span class="num">
-                                        {move || l.values.with(|v| v.last().copied().map_or("–".into(), format))}
-                                    </span>
-                                </span>
+    let range = Memo::new(move |_| tier.with(|t| t.range));
+    let top = Memo::new(move |_| {
+        max.unwrap_or_else(|| data.with(|d| scale_top(d.mean.iter().flatten().copied())))
+    });
+    let window = move || data.with(|d| d.window.unwrap_or(Window { start: 0, span: 1 }));
+    let names: Vec<&'static str> = lines.iter().map(|l| l.name).collect();
+    // The index of the crosshair's point in this chart, if it is on.
+    let at_cursor = Memo::new(move |_| {
+        let t = cursor.get()?;
+        data.with(|d| nearest(&d.times, t))
+    });
+    let summary = {
+        let names = names.clone();
+        let title = title.clone();
+        move || {
+            let top = top.get();
+            data.with(|d| {
+                let parts: Vec<String> = names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| {
+                        let v = &d.mean[i];
+                        match v.last() {
+                            Some(now) => {
+                                let peak = d.hi[i].iter().copied().fold(f64::MIN, f64::max);
+                                format!("{n} now {}, peak {}", format(*now), format(peak))
                             }
-                        })
-                        .collect_view()}
-                </span>
-            </figcaption>
-            <svg
-                viewBox=format!("0 0 {WIDTH} {HEIGHT}")
-                preserveAspectRatio="none"
-                role="img"
-                aria-label=move || format!("{title}: {}", summary())
-            >
-                <line class="grid" x1="0" x2=WIDTH y1=HEIGHT / 4.0 y2=HEIGHT / 4.0></line>
-                <line class="grid" x1="0" x2=WIDTH y1=HEIGHT / 2.0 y2=HEIGHT / 2.0></line>
-                <line class="grid" x1="0" x2=WIDTH y1=HEIGHT * 0.75 y2=HEIGHT * 0.75></line>
-                {first
-                    .map(|v| {
-                        view! {
-                            <polygon
-                                class="area"
-                                points=move || v.with(|v| area(v, top.get(), slots))
-                            ></polygon>
+                            None => format!("{n} no data"),
                         }
-                    })}
-                {lines
+                    })
+                    .collect();
+                format!(
+                    "{title}: {}; last {}, scale 0 to {}",
+                    parts.join(", "),
+                    range.get().label(),
+                    format(top)
+                )
+            })
+        }
+    };
+    let readout = {
+        let names = names.clone();
+        move || {
+            let i = at_cursor.get()?;
+            data.with(|d| {
+                let values: Vec<String> = names
+                    .iter()
+                    .enumerate()
+                    .map(|(l, n)| format!("{n} {}", format(d.mean[l][i])))
+                    .collect();
+                Some(format!("{} · {}", clock(d.times[i]), values.join(" · ")))
+            })
+        }
+    };
+    let step = move |key: &str| -> bool {
+        let next = data.with(|d| {
+            let last = d.times.len().checked_sub(1)?;
+            let now = at_cursor.get_untracked();
+            let i = match key {
+                "Home" => 0,
+                "End" => last,
+                "ArrowLeft" => now.map_or(last, |i| i.saturating_sub(1)),
+                "ArrowRight" => now.map_or(last, |i| (i + 1).min(last)),
+                _ => return None,
+            };
+            Some(d.times[i])
+        });
+        match (key, next) {
+            ("Escape", _) => {
+                cursor.set(None);
+                true
+            }
+            (_, Some(t)) => {
+                cursor.set(Some(t));
+                true
+            }
+            _ => false,
+        }
+    };
+    let plot_label = format!(
+        "{title} chart: use the left and right arrow keys, Home and End to read its values"
+    );
+    let table_open = RwSignal::new(false);
+    let legend_names = names.clone();
+    let table_names = names.clone();
+    let line_count = lines.len();
+    let caption = view! {
+        <figcaption>
+            <span class="chart-title">{title.clone()}</span>
+            <span class="chart-legend">
+                {legend_names
                     .into_iter()
                     .enumerate()
-                    .map(|(i, l)| {
+                    .map(|(i, n)| {
                         view! {
-                            <polyline
-                                class=format!("line line-{i}")
-                                fill="none"
-                                points=move || l.values.with(|v| points(v, top.get(), slots))
-                            ></polyline>
+                            <span class=format!("legend line-{i}")>
+                                <span class="swatch" aria-hidden="true"></span>
+                                {n}
+                                " "
+                                <span class="num">
+                                    {move || data.with(|d| d.mean[i].last().copied().map_or("–".into(), format))}
+                                </span>
+                            </span>
                         }
                     })
                     .collect_view()}
-            </svg>
-            <span class="chart-top" aria-hidden="true">{move || format(top.get())}</span>
+            </span>
+        </figcaption>
+    }
+    .into_any();
+    let svg = view! {
+        <svg
+            viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+            preserveAspectRatio="none"
+            role="img"
+            aria-label=summary
+        >
+            <line class="grid" x1="0" x2=WIDTH y1=HEIGHT / 2.0 y2=HEIGHT / 2.0></line>
+            <line class="grid" x1="0" x2=WIDTH y1="1" y2="1"></line>
+            {move || {
+                ticks(range.get())
+                    .into_iter()
+                    .map(|t| {
+                        let x = t.frac * WIDTH;
+                        view! { <line class="grid tick" x1=x x2=x y1="0" y2=HEIGHT></line> }
+                    })
+                    .collect_view()
+            }}
+            {(0..line_count)
+                .map(|i| {
+                    view! {
+                        <path
+                            class=format!("band line-{i}")
+                            d=move || data.with(|d| match d.window {
+                                Some(w) => band_path(&d.times, &d.lo[i], &d.hi[i], w, top.get(), d.width),
+                                None => String::new(),
+                            })
+                        ></path>
+                        <path
+                            class=format!("line line-{i}")
+                            fill="none"
+                            d=move || data.with(|d| match d.window {
+                                Some(w) => line_path(&d.times, &d.mean[i], w, top.get(), d.width),
+                                None => String::new(),
+                            })
+                        ></path>
+                    }
+                })
+                .collect_view()}
+            <path
+                class="clipped"
+                d=move || {
+                    let top = top.get();
+                    data.with(|d| {
+                        let Some(w) = d.window else { return String::new() };
+                        let mut out = String::new();
+                        for (i, t) in d.times.iter().enumerate() {
+                            if d.mean.iter().any(|m| m[i] > top) {
+                                out.push_str(&format!("M{:.1},0 L{:.1},6 ", w.x(*t), w.x(*t)));
+                            }
+                        }
+                        out.trim_end().to_owned()
+                    })
+                }
+            ></path>
+            {move || {
+                let i = at_cursor.get()?;
+                let x = data.with(|d| d.window.map(|w| w.x(d.times[i])))?;
+                Some(view! { <line class="crosshair" x1=x x2=x y1="0" y2=HEIGHT></line> })
+            }}
+        </svg>
+    }
+    .into_any();
+    let table = view! {
+        <details class="chart-table" on:toggle=move |_| table_open.update(|o| *o = !*o)>
+            <summary>"Table of the points"</summary>
+            <Show when=move || table_open.get()>
+                {
+                    let table_names = table_names.clone();
+                    move || {
+                        let header = table_names
+                            .iter()
+                            .map(|n| view! { <th scope="col">{*n}</th> })
+                            .collect_view();
+                        let rows = data.with(|d| {
+                            (0..d.times.len())
+                                .rev()
+                                .map(|i| {
+                                    let cells = (0..d.mean.len())
+                                        .map(|l| view! { <td class="num">{format(d.mean[l][i])}</td> })
+                                        .collect_view();
+                                    view! { <tr><th scope="row">{clock(d.times[i])}</th>{cells}</tr> }
+                                })
+                                .collect_view()
+                        });
+                        view! {
+                            <table>
+                                <thead><tr><th scope="col">"Time"</th>{header}</tr></thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }
+                    }
+                }
+            </Show>
+        </details>
+    }
+    .into_any();
+    view! {
+        <figure class="chart" data-range=move || range.get().name()>
+            {caption}
+            <div class="chart-body">
+                <div class="y-axis" aria-hidden="true">
+                    <span class="y-top">{move || format(top.get())}</span>
+                    <span class="y-mid">{move || format(top.get() / 2.0)}</span>
+                    <span class="y-zero">{format(0.0)}</span>
+                </div>
+                <div
+                    class="plot"
+                    tabindex="0"
+                    role="group"
+                    aria-label=plot_label
+                    data-testid="chart-plot"
+                    on:pointermove=move |ev| {
+                        use leptos::wasm_bindgen::JsCast;
+                        let Some(el) = ev
+                            .current_target()
+                            .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+                        else {
+                            return;
+                        };
+                        let w = f64::from(el.client_width().max(1));
+                        let t = window().at(f64::from(ev.offset_x()) / w);
+                        if let Some(i) = data.with_untracked(|d| nearest(&d.times, t)) {
+                            cursor.set(data.with_untracked(|d| d.times.get(i).copied()));
+                        }
+                    }
+                    on:pointerleave=move |_| cursor.set(None)
+                    on:blur=move |_| cursor.set(None)
+                    on:keydown=move |ev| {
+                        if step(&ev.key()) {
+                            ev.prevent_default();
+                        }
+                    }
+                >
+                    {svg}
+                </div>
+                <div class="x-axis" aria-hidden="true">
+                    {move || {
+                        ticks(range.get())
+                            .into_iter()
+                            .map(|t| {
+                                view! {
+                                    <span
+                                        class:minor=t.minor
+                                        style:left=format!("{:.2}%", t.frac * 100.0)
+                                    >
+                                        {t.label}
+                                    </span>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </div>
+                <p class="readout num" aria-live="polite" data-testid="chart-readout">
+                    {move || readout().unwrap_or_default()}
+                </p>
+            </div>
+            {table}
         </figure>
     }
     .into_any()
@@ -177,12 +549,75 @@ mod tests {
     }
 
     #[test]
-    fn newest_point_sits_on_the_right_edge() {
-        assert_eq!(points(&[0.0, 100.0], 100.0, 3), "150.0,99.0 300.0,1.0");
-        assert_eq!(points(&[50.0], 100.0, 3), "300.0,50.0");
-        // More values than slots: only the newest are drawn.
-        assert_eq!(points(&[1.0, 2.0, 200.0], 100.0, 2), "0.0,97.0 300.0,1.0");
-        assert_eq!(area(&[], 1.0, 3), "");
-        assert_eq!(area(&[0.0], 1.0, 3), "300.0,100.0 300.0,99.0 300.0,100.0");
+    fn one_spike_does_not_flatten_the_rest() {
+        let mut v = vec![10.0; 99];
+        v.push(10_000.0);
+        // The spike is clipped: the scale fits the other 99 points.
+        assert_eq!(scale_top(v.clone()), 20.0);
+        // Values that simply grow are not outliers: the peak sets the top.
+        let ramp: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(scale_top(ramp), 100.0);
+        // Mostly idle with one burst: nothing else to keep readable, the burst sets the top.
+        let mut idle = vec![0.0; 99];
+        idle.push(730.0);
+        assert_eq!(scale_top(idle), 1000.0);
+        assert_eq!(scale_top(vec![]), 1.0);
+    }
+
+    #[test]
+    fn the_time_axis_is_labelled_back_from_now() {
+        let five = ticks(Range::FiveMinutes);
+        let labels: Vec<_> = five.iter().map(|t| t.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["−5 min", "−4 min", "−3 min", "−2 min", "−1 min", "now"]
+        );
+        assert_eq!((five[0].frac, five[5].frac), (0.0, 1.0));
+        let day: Vec<_> = ticks(Range::Day).into_iter().map(|t| t.label).collect();
+        assert_eq!(day.first().map(String::as_str), Some("−24 h"));
+        assert_eq!(day.len(), 7);
+        let hour = ticks(Range::Hour);
+        assert_eq!(hour[3].label, "−30 min");
+        assert!(hour[3].minor && !hour[2].minor);
+        assert!(!five[5].minor && five[3].minor);
+    }
+
+    #[test]
+    fn clock_reads_utc_time_of_day() {
+        // 2027-01-15T08:00:00Z plus 3 h 4 min 5 s.
+        assert_eq!(clock(1_800_000_000_000 + 11_045_000), "11:04:05 UTC");
+        assert_eq!(clock(0), "00:00:00 UTC");
+    }
+
+    #[test]
+    fn points_sit_at_their_time_and_gaps_break_the_line() {
+        let mut t = Tier::new(Range::FiveMinutes);
+        let t0 = 1_800_000_000_000;
+        for (dt, v) in [(0, 0.0), (2_000, 50.0), (4_000, 100.0), (64_000, 50.0)] {
+            t.push(t0 + dt, &[v]);
+        }
+        let w = Window::of(&t);
+        assert_eq!(w.start, t0 + 64_000 - 300_000);
+        assert_eq!(w.x(t0 + 64_000), WIDTH);
+        let times: Vec<i64> = t.buckets.iter().map(|b| b.at).collect();
+        let values: Vec<f64> = t.buckets.iter().map(|b| b.mean[0]).collect();
+        let d = line_path(&times, &values, w, 100.0, 1_000);
+        assert_eq!(d, "M236.0,99.0 L238.0,50.0 L240.0,1.0 M300.0,50.0");
+        assert_eq!(
+            band_path(&times[3..], &[40.0], &[60.0], w, 100.0, 1_000),
+            "M300.0,40.2 L300.0,59.8 Z"
+        );
+        assert_eq!(w.at(1.0), t0 + 64_000);
+        assert_eq!(w.at(0.5), t0 + 64_000 - 150_000);
+    }
+
+    #[test]
+    fn the_crosshair_snaps_to_the_nearest_point() {
+        let times = [0, 10, 20];
+        assert_eq!(nearest(&times, -5), Some(0));
+        assert_eq!(nearest(&times, 14), Some(1));
+        assert_eq!(nearest(&times, 16), Some(2));
+        assert_eq!(nearest(&times, 99), Some(2));
+        assert_eq!(nearest(&[], 3), None);
     }
 }

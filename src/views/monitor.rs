@@ -1,17 +1,22 @@
 //! `/monitor`: the host Pulse runs on (CPU total and per core, memory, swap, disk, network, load,
 //! processes, uptime) and the hub's own figures, as numbers and as charts of the last minutes.
 //! Everything comes from the `monitor` topic; the sampler publishes every couple of seconds.
+//! The charts show 5 min, 1 h or 24 h (`?range=`) of the history the server keeps.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
-use super::chart::{Line, LineChart};
+use super::chart::{Crosshair, Line, LineChart};
 use super::format;
 use super::pause::PauseToggle;
-use crate::event::monitor::{Sample, SERIES_POINTS};
+use crate::api::monitor::monitor_history;
+use crate::event::history::{monitor_values, Range, Tier, MONITOR_SERIES};
+use crate::event::monitor::Sample;
 use crate::event::BuiltIn;
 use crate::event::MonitorState;
-use crate::live::LiveStore;
+use crate::live::{take_page_history, LiveStore};
 
 #[component]
 pub fn MonitorPage() -> AnyView {
@@ -162,58 +167,126 @@ fn HostFigures(monitor: RwSignal<MonitorState>) -> AnyView {
     .into_any()
 }
 
+/// The range in the address (`?range=1h`), 5 min when absent or unknown.
+fn use_range() -> Memo<Range> {
+    let query = use_query_map();
+    Memo::new(move |_| {
+        query
+            .with(|q| q.get_str("range").and_then(Range::parse))
+            .unwrap_or_default()
+    })
+}
+
+/// The chart history of the chosen range: the one the page was rendered with, then fetched
+/// again when the range changes; live samples are folded in as they arrive (the same
+/// [`crate::event::history::Tier::push`] the server uses), so the charts keep moving.
+fn use_history(monitor: RwSignal<MonitorState>, range: Memo<Range>) -> Signal<Tier> {
+    let store = expect_context::<LiveStore>();
+    let history = RwSignal::new(take_page_history());
+    Effect::new(move |_| {
+        let r = range.get();
+        if history.with_untracked(|h| h.as_ref().map(|h| h.tier.range)) == Some(r) {
+            return;
+        }
+        spawn_local(async move {
+            // A failed fetch keeps the previous range drawn; the next change tries again.
+            if let Ok(view) = monitor_history(r.name().to_owned()).await {
+                if range.get_untracked() == r {
+                    history.set(Some(view));
+                }
+            }
+        });
+    });
+    Effect::new(move |_| {
+        let latest = monitor.with(|m| m.latest.clone());
+        let id = store.last_id.get_untracked();
+        let Some(sample) = latest else { return };
+        history.update(|h| {
+            let Some(h) = h else { return };
+            if id <= h.through {
+                return;
+            }
+            h.through = id;
+            if let Some(at) = sample.at {
+                h.tier.push(at, &monitor_values(&sample));
+            }
+        });
+    });
+    Memo::new(move |_| {
+        history.with(|h| match h {
+            Some(h) if h.tier.range == range.get() => h.tier.clone(),
+            _ => Tier::new(range.get()),
+        })
+    })
+    .into()
+}
+
+/// Links to each range: they work without JavaScript, and the address keeps the choice across
+/// reloads.
+#[component]
+fn RangeSwitch(range: Memo<Range>) -> AnyView {
+    view! {
+        <nav class="range-switch" aria-label="Chart range">
+            {Range::ALL
+                .into_iter()
+                .map(|r| {
+                    view! {
+                        <a
+                            href=format!("/monitor?range={}", r.name())
+                            aria-current=move || (range.get() == r).then_some("true")
+                            data-range=r.name()
+                        >
+                            {r.label()}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+    .into_any()
+}
+
 #[component]
 fn Charts(monitor: RwSignal<MonitorState>) -> AnyView {
-    let series = move |f: fn(&MonitorState) -> &Vec<f64>| {
-        Signal::derive(move || monitor.with(|m| f(m).clone()))
-    };
+    Crosshair::provide();
+    let range = use_range();
+    let tier = use_history(monitor, range);
     let pct: fn(f64) -> String = |v| format!("{v:.0}%");
     let rate: fn(f64) -> String = format::rate;
     let per_sec: fn(f64) -> String = |v| format!("{v:.1}/s");
+    let line = |name, series: &str| Line {
+        name,
+        index: MONITOR_SERIES
+            .iter()
+            .position(|s| *s == series)
+            .unwrap_or(0),
+    };
     view! {
         <section class="panel" aria-labelledby="charts-title">
-            <h2 id="charts-title">"Last five minutes"</h2>
+            <div class="panel-head charts-head">
+                <h2 id="charts-title">{move || format!("Last {}", range.get().label())}</h2>
+                <RangeSwitch range/>
+            </div>
             <div class="charts">
-                <LineChart
-                    title="CPU"
-                    lines=vec![Line { name: "total", values: series(|m| &m.series.cpu) }]
-                    max=100.0
-                    format=pct
-                    slots=SERIES_POINTS
-                />
-                <LineChart
-                    title="Memory"
-                    lines=vec![Line { name: "used", values: series(|m| &m.series.mem) }]
-                    max=100.0
-                    format=pct
-                    slots=SERIES_POINTS
-                />
+                <LineChart title="CPU" lines=vec![line("total", "cpu")] tier max=100.0 format=pct/>
+                <LineChart title="Memory" lines=vec![line("used", "mem")] tier max=100.0 format=pct/>
                 <LineChart
                     title="Network"
-                    lines=vec![
-                        Line { name: "received", values: series(|m| &m.series.net_rx) },
-                        Line { name: "sent", values: series(|m| &m.series.net_tx) },
-                    ]
+                    lines=vec![line("received", "net_rx"), line("sent", "net_tx")]
+                    tier
                     format=rate
-                    slots=SERIES_POINTS
                 />
                 <LineChart
                     title="Disk I/O"
-                    lines=vec![
-                        Line { name: "read", values: series(|m| &m.series.disk_read) },
-                        Line { name: "write", values: series(|m| &m.series.disk_write) },
-                    ]
+                    lines=vec![line("read", "disk_read"), line("write", "disk_write")]
+                    tier
                     format=rate
-                    slots=SERIES_POINTS
                 />
                 <LineChart
                     title="Hub events"
-                    lines=vec![
-                        Line { name: "in", values: series(|m| &m.series.events_in) },
-                        Line { name: "out", values: series(|m| &m.series.events_out) },
-                    ]
+                    lines=vec![line("in", "events_in"), line("out", "events_out")]
+                    tier
                     format=per_sec
-                    slots=SERIES_POINTS
                 />
             </div>
         </section>
