@@ -33,8 +33,6 @@ pub fn PauseToggle(topic: BuiltIn) -> impl IntoView {
                 if paused() { store.resume(topic) } else { pauses.pause(topic) }
             }
         >
-            <span class="pause-icon" aria-hidden="true">{move || if paused() { "▶" } else { "⏸" }}</span>
-            " "
             {label}
         </button>
         <Show when=paused>
