@@ -166,11 +166,13 @@ impl Core {
             let Some(ev) = Event::from_stored(e) else {
                 continue;
             };
-            let _ = snapshot.apply(ev.id, ev.topic.as_str(), &ev.data);
-            if let Some(BuiltIn::Monitor) = ev.topic.builtin() {
-                if let Ok(ViewEvent::Monitor(s)) = ViewEvent::parse(BuiltIn::Monitor, &ev.data) {
-                    monitor.push(s.at.unwrap_or(ev.at_ms), &s);
-                }
+            // Parsed once, for the snapshot and the monitor's history alike.
+            let view = ViewEvent::parse_named(ev.topic.as_str(), &ev.data)
+                .ok()
+                .flatten();
+            snapshot.advance(ev.id, view.as_ref());
+            if let Some(ViewEvent::Monitor(s)) = &view {
+                monitor.push(s.at.unwrap_or(ev.at_ms), s);
             }
             let ev = Arc::new(ev);
             latest.insert(ev.clone());
