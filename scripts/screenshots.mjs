@@ -5,6 +5,7 @@
 //
 // It publishes a few posts and a notification first (so the feed and a toast have something
 // to show), waits for each page to go live, and writes docs/<view>-<light|dark>.png.
+// With PULSE_PID=<the server's pid> it takes the stale shot last, by stopping that server.
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -79,11 +80,17 @@ const shots = [
   ["monitor", "/monitor", "dark"],
   ["monitor-phone", "/monitor?range=1h", "light", { width: 320, height: 900 }],
   ["jobs", "/jobs", "light"],
+  // The stream cut off (the tab goes offline): banner, dimmed figures, hatched charts.
+  ["monitor-stale", "/monitor", "light"],
 ];
 // PULSE_SHOTS=monitor,monitor-phone retakes only those.
 const only = process.env.PULSE_SHOTS?.split(",");
 for (const [name, url, scheme, phone] of shots) {
   if (only && !only.includes(name)) continue;
+  if (name === "monitor-stale" && !process.env.PULSE_PID) {
+    console.log("skipping monitor-stale: set PULSE_PID to the server's pid (the shot stops it)");
+    continue;
+  }
   const page = await browser.newPage({ viewport: phone ?? { width: 1280, height: 860 }, colorScheme: scheme });
   await page.goto(base + url);
   await page.waitForSelector('[data-testid="connection"][data-state="live"]', { timeout: 15_000 });
@@ -98,6 +105,14 @@ for (const [name, url, scheme, phone] of shots) {
   if (name === "monitor-phone") {
     await page.evaluate(() => document.getElementById("charts-title")?.scrollIntoView());
     await page.waitForTimeout(200);
+  }
+  if (name === "monitor-stale") {
+    // The server stops (this shot comes last): the client backs off and reaches "Offline"
+    // after four failed attempts. Emulating an offline browser does not do it: Chromium
+    // leaves an open stream alone.
+    process.kill(Number(process.env.PULSE_PID), "SIGTERM");
+    await page.waitForSelector('[data-testid="connection"][data-state="offline"]', { timeout: 30_000 });
+    await page.waitForTimeout(6_000);
   }
   if (name === "home" && token) {
     await publish("notifications", { level: "success", title: "Deploy finished", body: "pricing-service v1.4 is live", source: "ci", link: "/monitor" });

@@ -101,6 +101,41 @@ test("/monitor has no sideways scrolling at 320 px", async ({ page }) => {
   expect(overflow).toBeLessThanOrEqual(0);
 });
 
+/** The boxes of the time-axis labels a user can see on every chart of the page. */
+async function axisLabelBoxes(page: Page) {
+  return page.locator("figure.chart .x-axis").evaluateAll((axes) =>
+    axes.map((axis) =>
+      [...axis.querySelectorAll("span")]
+        .filter((s) => getComputedStyle(s).display !== "none")
+        .map((s) => {
+          const r = s.getBoundingClientRect();
+          return { label: s.textContent ?? "", left: r.left, right: r.right };
+        }),
+    ),
+  );
+}
+
+for (const width of [1280, 900, 375, 320]) {
+  test(`time-axis labels never touch at ${width} px, in every range`, async ({ page }) => {
+    await page.setViewportSize({ width, height: 900 });
+    for (const range of ["5m", "1h", "24h"]) {
+      await page.goto(`/monitor?range=${range}`);
+      await expect(page.locator("figure.chart").first()).toBeVisible();
+      const axes = await axisLabelBoxes(page);
+      expect(axes.length).toBeGreaterThan(0);
+      for (const labels of axes) {
+        // "now" and the oldest label always show; at least one in between where there is room.
+        expect(labels.length).toBeGreaterThanOrEqual(3);
+        expect(labels.at(-1)?.label).toBe("now");
+        for (let i = 1; i < labels.length; i++) {
+          // A visible gap of at least 4 px between neighbours ("−5 min−4 min" was the bug).
+          expect(labels[i].left - labels[i - 1].right, `${range}: ${labels[i - 1].label} | ${labels[i].label}`).toBeGreaterThanOrEqual(4);
+        }
+      }
+    }
+  });
+}
+
 test.describe("without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 

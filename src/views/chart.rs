@@ -61,7 +61,7 @@ pub fn scale_top(values: impl IntoIterator<Item = f64>) -> f64 {
 }
 
 /// One labelled tick of the time axis: where it sits (0 = left edge, 1 = now) and its label.
-/// Minor ticks lose their label on narrow screens.
+/// Minor ticks lose their label on narrow charts (a container query in the stylesheet).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tick {
     pub frac: f64,
@@ -86,8 +86,9 @@ pub fn ticks(range: Range) -> Vec<Tick> {
                 } else {
                     format!("−{ago} {unit}")
                 },
-                // Every other label goes on phones; "now" always stays.
-                minor: i % 2 == 1 && i != count,
+                // Every other label goes on narrow charts, counted back from "now" (which
+                // always stays), so the ones left are evenly spaced whatever the tick count.
+                minor: (count - i) % 2 == 1,
             }
         })
         .collect()
@@ -579,7 +580,9 @@ mod tests {
         let hour = ticks(Range::Hour);
         assert_eq!(hour[3].label, "−30 min");
         assert!(hour[3].minor && !hour[2].minor);
-        assert!(!five[5].minor && five[3].minor);
+        // Narrow: "−4 min", "−2 min", "now" — never "−1 min" crowding "now".
+        let kept: Vec<_> = five.iter().filter(|t| !t.minor).map(|t| t.label.as_str()).collect();
+        assert_eq!(kept, ["−4 min", "−2 min", "now"]);
     }
 
     #[test]

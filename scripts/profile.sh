@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Where Pulse's CPU goes during one benchmark scenario: `perf record` (the kernel's software
+# clock, which works where hardware counters are not exposed, as on these VMs) attached to a
+# benchmark Pulse pinned to core 0 while `pulse-load` drives it from core 1, then a flat
+# report by symbol (user space and kernel) into target/profile/.
+#
+#   scripts/profile.sh [scenario] [pulse-load arguments…]
+#   scripts/profile.sh fanout --subscribers 100 --events 20000 --publishers 8     # the default
+#   scripts/profile.sh idle --subscribers 10000 --settle-ms 3000
+#   PROFILE_SERVER=axum_basic scripts/profile.sh fanout …   # the same run against the peer
+#
+# Needs `perf` (Debian's linux-perf) and a release build (PULSE_BIN, default
+# target/release/pulse); builds the load tool and axum_basic like `cargo make bench`.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+OUT="$TARGET/profile"
+WORK="$(mktemp -d)"
+PORT="${BENCH_PORT:-3480}"
+TOKEN="profile-$(date +%s)"
+PULSE_BIN="${PULSE_BIN:-$TARGET/release/pulse}"
+PULSE_SITE="${PULSE_SITE:-$TARGET/site}"
+: "${BENCH_PULSE_SYNC:=full}"
+SERVER="${PROFILE_SERVER:-pulse}"
+SCENARIO="${1:-fanout}"
+shift || true
+ARGS=("$@")
+if [[ ${#ARGS[@]} -eq 0 ]]; then
+  ARGS=(--subscribers 100 --events 20000 --publishers 8)
+fi
+
+command -v perf >/dev/null || { echo "profile: perf is missing: apt-get install linux-perf" >&2; exit 1; }
+# shellcheck source=scripts/bench-lib.sh
+source "$ROOT/scripts/bench-lib.sh"
+trap 'stop_pid "$PIDFILE"; rm -rf "$WORK"' EXIT
+
+build_tools
+mkdir -p "$OUT"
+start_server "$SERVER" || exit 1
+pid="$(cat "$PIDFILE")"
+data="$OUT/$SERVER-$SCENARIO.perf.data"
+perf record -q -e cpu-clock -F 4999 -g -p "$pid" -o "$data" 2>"$WORK/perf.err" &
+perf_pid=$!
+sleep 0.5
+auth=()
+[[ "$SERVER" == pulse ]] && auth=(--token "$TOKEN")
+taskset -c 1 "$LOAD" "$SCENARIO" --label "$SERVER" --pid "$pid" --stream "$(stream_url "$SERVER")" \
+  --publish "$(publish_url "$SERVER")" "${auth[@]}" --pad 64 --seconds 120 \
+  --clk-tck "$(getconf CLK_TCK)" "${ARGS[@]}" >"$OUT/$SERVER-$SCENARIO.json"
+kill -INT "$perf_pid"
+wait "$perf_pid" || true
+report="$OUT/$SERVER-$SCENARIO.txt"
+{
+  echo "# $SERVER, $SCENARIO ${ARGS[*]}: $(cat "$OUT/$SERVER-$SCENARIO.json")"
+  echo "## by shared object"
+  perf report -i "$data" --no-children --sort dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12
+  echo "## by symbol (self)"
+  perf report -i "$data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
+} >"$report"
+echo "profile: report: $report (raw: $data; perf report -i it for call graphs)"
+cat "$report"
