@@ -42,21 +42,28 @@ pid="$(cat "$PIDFILE")"
 data="$OUT/$SERVER-$SCENARIO.perf.data"
 perf record -q -e cpu-clock -F 4999 -g -p "$pid" -o "$data" 2>"$WORK/perf.err" &
 perf_pid=$!
+# How many writes the server makes (each is a trip through the kernel's TCP stack, which is
+# most of the CPU per delivery on loopback): writes per delivery is the coalescing factor.
+perf stat -x, -e syscalls:sys_enter_writev,syscalls:sys_enter_write,syscalls:sys_enter_sendto \
+  -e syscalls:sys_enter_epoll_wait -p "$pid" -o "$WORK/syscalls.csv" &
+stat_pid=$!
 sleep 0.5
 auth=()
 [[ "$SERVER" == pulse ]] && auth=(--token "$TOKEN")
 taskset -c 1 "$LOAD" "$SCENARIO" --label "$SERVER" --pid "$pid" --stream "$(stream_url "$SERVER")" \
   --publish "$(publish_url "$SERVER")" "${auth[@]}" --pad 64 --seconds 120 \
   --clk-tck "$(getconf CLK_TCK)" "${ARGS[@]}" >"$OUT/$SERVER-$SCENARIO.json"
-kill -INT "$perf_pid"
-wait "$perf_pid" || true
+kill -INT "$perf_pid" "$stat_pid"
+wait "$perf_pid" "$stat_pid" || true
 report="$OUT/$SERVER-$SCENARIO.txt"
 {
   echo "# $SERVER, $SCENARIO ${ARGS[*]}: $(cat "$OUT/$SERVER-$SCENARIO.json")"
+  echo "## system calls (count, event)"
+  grep -v '^#' "$WORK/syscalls.csv" | grep . | cut -d, -f1,3 || true
   echo "## by shared object"
-  perf report -i "$data" --no-children --sort dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12
+  perf report -i "$data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 || true
   echo "## by symbol (self)"
-  perf report -i "$data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
+  perf report -i "$data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60 || true
 } >"$report"
 echo "profile: report: $report (raw: $data; perf report -i it for call graphs)"
 cat "$report"
