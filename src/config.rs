@@ -51,6 +51,14 @@ pub struct Config {
     #[arg(long, env = "PULSE_RETRY_MS", default_value_t = 2000)]
     pub retry_ms: u64,
 
+    /// Milliseconds a stream waits, when it wrote less than this long ago, so that events
+    /// arriving meanwhile go out in the same write. Under sustained traffic a subscriber then
+    /// costs one write per interval instead of one per commit (each write is a trip through the
+    /// kernel's TCP stack, most of the CPU per delivery); a stream that has been quiet for this
+    /// long writes at once, so at lower rates nothing waits. 0 writes every wake-up at once.
+    #[arg(long, env = "PULSE_COALESCE_MS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=1000))]
+    pub coalesce_ms: u64,
+
     /// Commit durability: `full` fsyncs every batch, `normal` survives crashes but not power loss.
     #[arg(long, env = "PULSE_SYNC", value_enum, default_value_t = Sync::Full)]
     pub sync: Sync,

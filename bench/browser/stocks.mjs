@@ -254,7 +254,11 @@ async function main() {
       const r = await publishOne(-1 - s, symbol(s)); // prices below every tick's
       if (!r.ok) throw new Error(`seeding ${symbol(s)}: publish answered ${r.status}`);
     }
-    const page = await browser.newPage();
+    // BENCH_BROWSER_REDUCED_MOTION=1: the tab asks for reduced motion (no row flash), to
+    // tell the flash's share of the busy time from the rest.
+    const page = await browser.newPage(
+      process.env.BENCH_BROWSER_REDUCED_MOTION === "1" ? { reducedMotion: "reduce" } : {},
+    );
     const pageErrors = [];
     page.on("pageerror", (e) => pageErrors.push(e.message));
     await page.goto(url("/stocks"), { timeout: 30_000 });

@@ -9,7 +9,8 @@
 //! replay is read from the hub's window a chunk at a time as the body is polled, so a client
 //! that asks for `since=0` and never reads pins nothing (see "Lazy replay" in the hub). Idle
 //! streams get a `:` heartbeat. Frames come pre-encoded from the hub; several queued frames are
-//! written as one chunk. On shutdown the stream sends a short `retry:` and ends, so
+//! written as one chunk, and a live stream that wrote within the last `--coalesce-ms` waits out
+//! the rest first, so a busy stream makes one write per interval, not one per commit. On shutdown the stream sends a short `retry:` and ends, so
 //! graceful shutdown never waits on it and clients come back quickly to the next instance.
 //! A stream that names its browser counts toward "N watching" ([`super::presence`]) while it is
 //! open, and gets the count as id-less `event: presence` frames whenever it changes.
@@ -217,6 +218,7 @@ async fn events(
         head,
         sub,
         ticker,
+        pacing: Pacing::new(Duration::from_millis(state.config.coalesce_ms)),
         shutdown: state.shutdown.clone(),
         done: false,
         presence,
@@ -243,6 +245,36 @@ fn join<'a>(frames: impl Iterator<Item = &'a Bytes>) -> Bytes {
     buf.freeze()
 }
 
+/// When a live stream may write next (`--coalesce-ms`): a write less than `every` after the
+/// last one waits out the rest, unless the last write was a full chunk (a backlog: it goes
+/// out at once, so pacing never caps a subscriber's rate). The replay is never paced.
+struct Pacing {
+    every: Duration,
+    last: Option<Instant>,
+    backlog: bool,
+}
+
+impl Pacing {
+    fn new(every: Duration) -> Pacing {
+        Pacing {
+            every,
+            last: None,
+            backlog: false,
+        }
+    }
+
+    /// The moment to wait for before the next write, if any.
+    fn due(&self, now: Instant) -> Option<Instant> {
+        let due = self.last? + self.every;
+        (!self.every.is_zero() && !self.backlog && now < due).then_some(due)
+    }
+
+    fn wrote(&mut self, now: Instant, frames: usize) {
+        self.last = Some(now);
+        self.backlog = frames >= FRAMES_PER_CHUNK;
+    }
+}
+
 /// The state of one open stream.
 struct Stream {
     /// Written before anything else: `retry:`, and the reset if there is one.
@@ -250,6 +282,7 @@ struct Stream {
     /// The replay (read from the window as the body is polled), then live events.
     sub: Subscription,
     ticker: Interval,
+    pacing: Pacing,
     shutdown: CancellationToken,
     done: bool,
     /// Set when the client named its browser: its place in the count, and the count.
@@ -300,6 +333,11 @@ impl Stream {
                 // the window moved past its replay). Ending the stream makes the client
                 // reconnect with its last id and replay exactly what it missed (or get a reset).
                 let first = event?;
+                if live {
+                    if let Some(due) = self.pacing.due(Instant::now()) {
+                        tokio::time::sleep_until(due).await;
+                    }
+                }
                 let mut frames = vec![first];
                 while frames.len() < FRAMES_PER_CHUNK {
                     match self.sub.try_next() {
@@ -314,6 +352,9 @@ impl Stream {
                     }
                 }
                 self.ticker.reset();
+                if live {
+                    self.pacing.wrote(Instant::now(), frames.len());
+                }
                 if frames.len() == 1 {
                     frames[0].frame.clone()
                 } else {
@@ -333,6 +374,26 @@ impl Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pacing_waits_only_after_a_recent_write_and_never_behind_a_backlog() {
+        let t0 = Instant::now();
+        let every = Duration::from_millis(5);
+        let mut p = Pacing::new(every);
+        assert_eq!(p.due(t0), None, "the first write goes at once");
+        p.wrote(t0, 3);
+        assert_eq!(p.due(t0 + Duration::from_millis(1)), Some(t0 + every));
+        assert_eq!(p.due(t0 + every), None, "quiet for the interval: at once");
+        p.wrote(t0, FRAMES_PER_CHUNK);
+        assert_eq!(
+            p.due(t0 + Duration::from_millis(1)),
+            None,
+            "a full chunk: more is waiting"
+        );
+        let mut off = Pacing::new(Duration::ZERO);
+        off.wrote(t0, 1);
+        assert_eq!(off.due(t0), None, "0 turns pacing off");
+    }
 
     #[test]
     fn the_query_is_read_by_hand_like_a_form() {

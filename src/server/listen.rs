@@ -340,7 +340,8 @@ fn out_of_descriptors(e: &io::Error) -> bool {
 /// Serves one accepted connection to its end: the seam described in the module docs.
 async fn serve_connection(conn: Accepted, shared: Arc<Shared>) {
     let Accepted { tcp, peer, slot } = conn;
-    // Frames are written as they come; waiting to coalesce them only adds latency.
+    // Nagle off: a stream already decides when to write (`--coalesce-ms`, in `events.rs`);
+    // the kernel holding a small write back for an ACK would only add latency on top.
     let _ = tcp.set_nodelay(true);
     let activity = Activity::new();
     let io = Watched {

@@ -581,7 +581,11 @@ mod tests {
         assert_eq!(hour[3].label, "−30 min");
         assert!(hour[3].minor && !hour[2].minor);
         // Narrow: "−4 min", "−2 min", "now" — never "−1 min" crowding "now".
-        let kept: Vec<_> = five.iter().filter(|t| !t.minor).map(|t| t.label.as_str()).collect();
+        let kept: Vec<_> = five
+            .iter()
+            .filter(|t| !t.minor)
+            .map(|t| t.label.as_str())
+            .collect();
         assert_eq!(kept, ["−4 min", "−2 min", "now"]);
     }
 
