@@ -79,6 +79,7 @@ fi
 : "${BENCH_BROWSER_SLOW_TICKS:=1000}"
 : "${BENCH_BROWSER_FAST_RATE:=1000}"
 : "${BENCH_BROWSER_FAST_TICKS:=10000}"
+: "${BENCH_BROWSER_AMBIENT_SECONDS:=10}"   #    a tab left open at 6 ticks/s, this long
 : "${CHROMIUM_PATH:=/usr/bin/chromium}"
 : "${BENCH_PAD:=64}"                       # payload padding (bytes)
 : "${BENCH_SETTLE_MS:=3000}"               # idle: wait after the last stream opened, then RSS
@@ -321,6 +322,7 @@ run_browser() {
     --chromium "$CHROMIUM_PATH" --symbols "$BENCH_BROWSER_SYMBOLS" \
     --slow-rate "$BENCH_BROWSER_SLOW_RATE" --slow-ticks "$BENCH_BROWSER_SLOW_TICKS" \
     --fast-rate "$BENCH_BROWSER_FAST_RATE" --fast-ticks "$BENCH_BROWSER_FAST_TICKS" \
+    --ambient-seconds "$BENCH_BROWSER_AMBIENT_SECONDS" \
     --seconds "$BENCH_SECONDS" --clk-tck "$(getconf CLK_TCK)" --publisher-cpu 0 \
     >"$WORK/one.json" 2>"$WORK/one.err" || rc=$?
   collect browser pulse "$rc" "$WORK/one.json" "$WORK/one.err"

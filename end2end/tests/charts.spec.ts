@@ -49,14 +49,24 @@ test("the crosshair shows the value and time of a published point, by pointer an
   await page.mouse.move(0, 0);
   await expect(cpu.readout).toHaveText("");
 
-  // Keyboard: End is the newest point, ← the one before it, Home the oldest.
+  // Keyboard: End is the newest point, ← the one before it, Home the oldest, → the next.
+  // (The server's sampler keeps adding points *before* the test's future-stamped one, so
+  // "→ from the one before the newest" may land on a new point: → is checked from Home.)
   await cpu.plot.focus();
   await page.keyboard.press("End");
   await expect(cpu.readout).toHaveText(`${clock(at)} · total 77%`);
   await page.keyboard.press("ArrowLeft");
   await expect(cpu.readout).not.toContainText(clock(at));
   await expect(cpu.readout).toHaveText(/^\d\d:\d\d:\d\d UTC · total \d+%$/);
+  await page.keyboard.press("Home");
+  await expect(cpu.readout).toHaveText(/^\d\d:\d\d:\d\d UTC · total \d+%$/);
+  const oldest = (await cpu.readout.textContent())!.slice(0, 8);
   await page.keyboard.press("ArrowRight");
+  await expect(cpu.readout).toHaveText(/^\d\d:\d\d:\d\d UTC · total \d+%$/);
+  await expect(cpu.readout).not.toContainText(oldest);
+  const next = (await cpu.readout.textContent())!.slice(0, 8);
+  expect(next > oldest, `${next} after ${oldest}`).toBe(true);
+  await page.keyboard.press("End");
   await expect(cpu.readout).toHaveText(`${clock(at)} · total 77%`);
   await page.keyboard.press("Escape");
   await expect(cpu.readout).toHaveText("");

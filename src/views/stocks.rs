@@ -4,10 +4,11 @@
 //! Change and % change are against the session open (the first price of the UTC day, see
 //! [`crate::event::stocks`]), with ▲/▼ (and words for screen readers). The column headers are
 //! buttons that sort the table (again to reverse; `aria-sort` says how it is sorted); a sorted
-//! table re-orders as prices move, by moving the existing rows. The row flash is an overlay
-//! fading out (opacity only, so the compositor does the work), off under reduced motion.
+//! table re-orders as prices move, by moving the existing rows. A tick lights its row for a
+//! moment (an overlay switched on and off, no animation running), off under reduced motion.
 
 use std::cmp::Ordering;
+use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -190,15 +191,15 @@ pub fn StocksPage() -> impl IntoView {
     .into_any()
 }
 
-/// The flash class for the latest move. It alternates between two identical animations on
-/// every tick, so a second move in the same direction restarts the flash.
-fn flash_class(m: Move, ticks: u64) -> &'static str {
-    match (m, ticks % 2) {
-        (Move::Up, 0) => "flash-up-a",
-        (Move::Up, _) => "flash-up-b",
-        (Move::Down, 0) => "flash-down-a",
-        (Move::Down, _) => "flash-down-b",
-        (Move::Flat, _) => "",
+/// How long a row stays lit after a tick.
+const LIT: Duration = Duration::from_millis(450);
+
+/// The row's class while it is lit by a move.
+fn lit_class(lit: Option<Move>) -> &'static str {
+    match lit {
+        Some(Move::Up) => "lit-up",
+        Some(Move::Down) => "lit-down",
+        Some(Move::Flat) | None => "",
     }
 }
 
@@ -234,6 +235,29 @@ fn StockRow(symbol: String) -> impl IntoView {
     let Some(q) = stocks.row(&symbol) else {
         return ().into_any();
     };
+    // A tick lights the row, and a timer turns it off [`LIT`] later: two style changes per
+    // tick and nothing running in between. A CSS fade — even opacity only, which the
+    // compositor animates — kept Chromium making a main-thread frame every vsync while it
+    // ran: an idle tab at 6 ticks/s spent about 7 % of its main thread on it
+    // (`bench/browser/trace-stocks.mjs`). The first run only records the count, so neither
+    // the server's HTML nor hydration lights anything.
+    let lit = RwSignal::new(None::<Move>);
+    Effect::new(move |seen: Option<u64>| {
+        let (ticks, last_move) = q.with(|q| (q.ticks, q.last_move));
+        if seen.is_some_and(|seen| seen != ticks) {
+            lit.set(Some(last_move));
+            set_timeout(
+                move || {
+                    // Unless a newer tick re-lit it (its own timer turns it off).
+                    if q.try_with_untracked(|q| q.ticks) == Some(ticks) {
+                        lit.try_set(None);
+                    }
+                },
+                LIT,
+            );
+        }
+        ticks
+    });
     let change = move || q.with(|q| q.change());
     let pct = move || q.with(|q| q.change_pct());
     view! {
@@ -242,7 +266,7 @@ fn StockRow(symbol: String) -> impl IntoView {
             data-symbol=symbol.clone()
             data-ticks=move || q.with(|q| q.ticks.to_string())
             data-pct=move || format!("{:.6}", pct())
-            class=move || q.with(|q| flash_class(q.last_move, q.ticks))
+            class=move || lit_class(lit.get())
         >
             <th scope="row" class="symbol">{symbol.clone()}</th>
             <td class="num price" data-testid="price">{move || q.with(|q| format::price(q.price))}</td>
