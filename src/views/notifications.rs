@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
 use leptos_router::hooks::use_query_map;
 
 use super::format;
@@ -60,7 +59,11 @@ fn History(history: Vec<Notice>, filter: Memo<Filter>) -> AnyView {
     let source_now = move || filter.with(|f| f.source.clone().unwrap_or_default());
     let filtered = move || filter.with(|f| *f != Filter::default());
     view! {
-        <Form method="GET" action="/notifications" attr:class="form-row filters">
+        // Plain `form` and `a`, not the router's `Form`/`A`: this renders inside a
+        // `Transition` whose resource resolves on another worker thread, and those components
+        // hold thread-bound values, which panicked when the page's owner was dropped there
+        // (~7 % of `/notifications` responses never finished). A GET form is a link anyway.
+        <form method="get" action="/notifications" class="form-row filters">
             <label>
                 "Level"
                 <select name="level" data-testid="filter-level" prop:value=level_now>
@@ -91,9 +94,9 @@ fn History(history: Vec<Notice>, filter: Memo<Filter>) -> AnyView {
             </label>
             <button type="submit">"Apply filters"</button>
             <Show when=filtered>
-                <A href="/notifications">"Clear filters"</A>
+                <a href="/notifications">"Clear filters"</a>
             </Show>
-        </Form>
+        </form>
         <p class="muted" role="status" data-testid="notifications-count">
             {move || {
                 let (n, total) = (shown.with(Vec::len), all.with(Vec::len));
@@ -123,7 +126,7 @@ fn History(history: Vec<Notice>, filter: Memo<Filter>) -> AnyView {
                             <span class="notice-level">{n.level.as_str()}</span>
                             " "
                             {match n.link {
-                                Some(href) => view! { <A href=href>{n.title}</A> }.into_any(),
+                                Some(href) => view! { <a href=href>{n.title}</a> }.into_any(),
                                 None => n.title.into_any(),
                             }}
                         </p>
