@@ -55,8 +55,12 @@ fn History(history: Vec<Notice>, filter: Memo<Filter>) -> AnyView {
             })
         })
     });
-    let level_now = move || filter.with(|f| f.level.map_or("", Level::as_str).to_owned());
-    let source_now = move || filter.with(|f| f.source.clone().unwrap_or_default());
+    // The filter as the page was loaded: applying or clearing filters loads the page again
+    // (a plain GET form and an external link), so the selects never need to follow it live.
+    // Reactive `selected`/`prop:value` bindings here left thread-bound values in the
+    // `Transition`, which panicked when dropped on another worker (see `NotificationsPage`).
+    let level_at_start = filter.with_untracked(|f| f.level.map_or("", Level::as_str).to_owned());
+    let source_at_start = filter.with_untracked(|f| f.source.clone().unwrap_or_default());
     let filtered = move || filter.with(|f| *f != Filter::default());
     view! {
         // Plain `form` and `a`, not the router's `Form`/`A`: this renders inside a
@@ -66,13 +70,13 @@ fn History(history: Vec<Notice>, filter: Memo<Filter>) -> AnyView {
         <form method="get" action="/notifications" class="form-row filters">
             <label>
                 "Level"
-                <select name="level" data-testid="filter-level" prop:value=level_now>
-                    <option value="" selected=move || level_now().is_empty()>"All levels"</option>
+                <select name="level" data-testid="filter-level">
+                    <option value="" selected=level_at_start.is_empty()>"All levels"</option>
                     {Level::ALL
                         .into_iter()
                         .map(|l| {
                             view! {
-                                <option value=l.as_str() selected=move || level_now() == l.as_str()>
+                                <option value=l.as_str() selected=level_at_start == l.as_str()>
                                     {l.as_str()}
                                 </option>
                             }
@@ -82,19 +86,16 @@ fn History(history: Vec<Notice>, filter: Memo<Filter>) -> AnyView {
             </label>
             <label>
                 "Source"
-                <select name="source" data-testid="filter-source" prop:value=source_now>
-                    <option value="" selected=move || source_now().is_empty()>"All sources"</option>
+                <select name="source" data-testid="filter-source">
+                    <option value="" selected=source_at_start.is_empty()>"All sources"</option>
                     <For each=move || all.with(|a| sources(a)) key=|s| s.clone() let:s>
-                        <option value=s.clone() selected={
-                            let s = s.clone();
-                            move || source_now() == s
-                        }>{s.clone()}</option>
+                        <option value=s.clone() selected=source_at_start == s>{s.clone()}</option>
                     </For>
                 </select>
             </label>
             <button type="submit">"Apply filters"</button>
             <Show when=filtered>
-                <a href="/notifications">"Clear filters"</a>
+                <a href="/notifications" rel="external">"Clear filters"</a>
             </Show>
         </form>
         <p class="muted" role="status" data-testid="notifications-count">
