@@ -10,8 +10,9 @@
 //! that asks for `since=0` and never reads pins nothing (see "Lazy replay" in the hub). Idle
 //! streams get a `:` heartbeat. Frames come pre-encoded from the hub; several queued frames are
 //! written as one chunk, and a live stream that wrote within the last `--coalesce-ms` waits out
-//! the rest first, so a busy stream makes one write per interval, not one per commit. On shutdown the stream sends a short `retry:` and ends, so
-//! graceful shutdown never waits on it and clients come back quickly to the next instance.
+//! the rest first, so a busy stream makes one write per interval, not one per commit. On
+//! shutdown the stream sends a short `retry:` and ends, so graceful shutdown never waits on it
+//! and clients come back quickly to the next instance.
 //! A stream that names its browser counts toward "N watching" ([`super::presence`]) while it is
 //! open, and gets the count as id-less `event: presence` frames whenever it changes.
 
