@@ -962,25 +962,10 @@ async fn never_reading_replays_pin_no_copy_of_the_history() {
 // ---------------------------------------------------------------------------------------------
 // HTTPS with HTTP/2
 
-fn self_signed(dir: &std::path::Path) -> (String, String, reqwest::Certificate) {
-    let cert =
-        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let cert_pem = cert.cert.pem();
-    let cert_path = dir.join("cert.pem");
-    let key_path = dir.join("key.pem");
-    std::fs::write(&cert_path, &cert_pem).unwrap();
-    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
-    (
-        cert_path.to_str().unwrap().to_owned(),
-        key_path.to_str().unwrap().to_owned(),
-        reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_serves_the_stream_and_pages_over_http2_and_http1() {
     let certs = tempfile::tempdir().unwrap();
-    let (cert, key, root) = self_signed(certs.path());
+    let (cert, key, root) = common::self_signed(certs.path());
     let s = TestServer::start(&["--tls-cert", &cert, "--tls-key", &key]).await;
     let base = format!("https://localhost:{}", s.addr.port());
     let h2 = reqwest::Client::builder()

@@ -57,16 +57,11 @@ fn History(history: Vec<Notice>, filter: Memo<Filter>) -> AnyView {
     });
     // The filter as the page was loaded: applying or clearing filters loads the page again
     // (a plain GET form and an external link), so the selects never need to follow it live.
-    // Reactive `selected`/`prop:value` bindings here left thread-bound values in the
-    // `Transition`, which panicked when dropped on another worker (see `NotificationsPage`).
     let level_at_start = filter.with_untracked(|f| f.level.map_or("", Level::as_str).to_owned());
     let source_at_start = filter.with_untracked(|f| f.source.clone().unwrap_or_default());
     let filtered = move || filter.with(|f| *f != Filter::default());
     view! {
-        // Plain `form` and `a`, not the router's `Form`/`A`: this renders inside a
-        // `Transition` whose resource resolves on another worker thread, and those components
-        // hold thread-bound values, which panicked when the page's owner was dropped there
-        // (~7 % of `/notifications` responses never finished). A GET form is a link anyway.
+        // A plain GET form: the same page whether or not the wasm has loaded.
         <form method="get" action="/notifications" class="form-row filters">
             <label>
                 "Level"

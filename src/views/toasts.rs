@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
+use leptos::reactive::send_wrapper_ext::SendOption;
 use leptos::wasm_bindgen::JsCast;
 use leptos::web_sys;
 use leptos_router::components::A;
@@ -25,7 +26,10 @@ pub const FADE_AFTER: Duration = Duration::from_secs(10);
 #[derive(Clone, Copy)]
 struct FocusReturn {
     region: NodeRef<leptos::html::Section>,
-    previous: StoredValue<Option<web_sys::Element>, LocalStorage>,
+    /// A `SendOption`, not `LocalStorage`: a thread-bound value made on the server is dropped
+    /// wherever the response stream ends, on any tokio worker, and that panics mid-page. Made
+    /// empty, a `SendOption` holds nothing thread-bound until the browser gives it an element.
+    previous: StoredValue<SendOption<web_sys::Element>>,
 }
 
 impl FocusReturn {
@@ -38,7 +42,7 @@ impl FocusReturn {
             .related_target()
             .and_then(|t| t.dyn_into::<web_sys::Element>().ok());
         if let Some(from) = from.filter(|el| !region.contains(Some(el))) {
-            self.previous.set_value(Some(from));
+            self.previous.set_value(SendOption::new_local(Some(from)));
         }
     }
 
@@ -48,7 +52,7 @@ impl FocusReturn {
         if !was_inside {
             return;
         }
-        let target = self.previous.with_value(|p| p.clone());
+        let target = self.previous.with_value(|p| p.as_ref().cloned());
         if let Some(el) = target.filter(|el| el.is_connected()) {
             if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
                 let _ = el.focus();
@@ -77,7 +81,7 @@ pub fn Toasts() -> AnyView {
     let notifications = expect_context::<LiveStore>().notifications;
     let focus = FocusReturn {
         region: NodeRef::new(),
-        previous: StoredValue::new_local(None),
+        previous: StoredValue::new(SendOption::new_local(None)),
     };
     provide_context(focus);
     let expanded = RwSignal::new(false);

@@ -244,3 +244,20 @@ pub fn ids(events: &[Parsed]) -> Vec<u64> {
 }
 
 pub const SECS5: Duration = Duration::from_secs(5);
+
+/// A self-signed certificate for `localhost` and `127.0.0.1` written into `dir`: the
+/// `--tls-cert` and `--tls-key` paths, and the root a client must trust.
+pub fn self_signed(dir: &std::path::Path) -> (String, String, reqwest::Certificate) {
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let cert_pem = cert.cert.pem();
+    let cert_path = dir.join("cert.pem");
+    let key_path = dir.join("key.pem");
+    std::fs::write(&cert_path, &cert_pem).unwrap();
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
+    (
+        cert_path.to_str().unwrap().to_owned(),
+        key_path.to_str().unwrap().to_owned(),
+        reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap(),
+    )
+}
