@@ -9,6 +9,7 @@ pub mod feed;
 pub mod format;
 pub mod home;
 pub mod jobs;
+pub mod lights;
 pub mod local_time;
 pub mod monitor;
 pub mod not_found;

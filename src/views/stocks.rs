@@ -5,15 +5,15 @@
 //! [`crate::event::stocks`]), with ▲/▼ (and words for screen readers). The column headers are
 //! buttons that sort the table (again to reverse; `aria-sort` says how it is sorted); a sorted
 //! table re-orders as prices move, by moving the existing rows. A tick lights its row for a
-//! moment (an overlay switched on and off, no animation running), off under reduced motion.
+//! moment (an overlay switched on and off, no animation running; [`super::lights`]), off under reduced motion.
 
 use std::cmp::Ordering;
-use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::format;
+use super::lights::Lights;
 use super::pause::PauseToggle;
 use super::sparkline::Sparkline;
 use crate::event::stocks::{Move, Quote};
@@ -96,6 +96,7 @@ impl Sort {
 #[component]
 pub fn StocksPage() -> impl IntoView {
     let stocks = expect_context::<LiveStore>().stocks;
+    provide_context(Lights::default());
     let sort = RwSignal::new(Sort::default());
     // Reads every row only when sorted by a value; by symbol, the store's order already is.
     let ordered = move || {
@@ -191,9 +192,6 @@ pub fn StocksPage() -> impl IntoView {
     .into_any()
 }
 
-/// How long a row stays lit after a tick.
-const LIT: Duration = Duration::from_millis(450);
-
 /// The row's class while it is lit by a move.
 fn lit_class(lit: Option<Move>) -> &'static str {
     match lit {
@@ -235,26 +233,15 @@ fn StockRow(symbol: String) -> impl IntoView {
     let Some(q) = stocks.row(&symbol) else {
         return ().into_any();
     };
-    // A tick lights the row, and a timer turns it off [`LIT`] later: two style changes per
-    // tick and nothing running in between. A CSS fade — even opacity only, which the
-    // compositor animates — kept Chromium making a main-thread frame every vsync while it
-    // ran: an idle tab at 6 ticks/s spent about 7 % of its main thread on it
-    // (`bench/browser/trace-stocks.mjs`). The first run only records the count, so neither
-    // the server's HTML nor hydration lights anything.
+    // A tick lights the row; the lights go out at a later tick (see [`super::lights`]). The
+    // first run only records the count, so neither the server's HTML nor hydration lights
+    // anything.
+    let lights = expect_context::<Lights>();
     let lit = RwSignal::new(None::<Move>);
     Effect::new(move |seen: Option<u64>| {
         let (ticks, last_move) = q.with(|q| (q.ticks, q.last_move));
         if seen.is_some_and(|seen| seen != ticks) {
-            lit.set(Some(last_move));
-            set_timeout(
-                move || {
-                    // Unless a newer tick re-lit it (its own timer turns it off).
-                    if q.try_with_untracked(|q| q.ticks) == Some(ticks) {
-                        lit.try_set(None);
-                    }
-                },
-                LIT,
-            );
+            lights.light(lit, last_move);
         }
         ticks
     });
