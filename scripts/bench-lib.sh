@@ -203,3 +203,14 @@ start_server() {
 stop_server() {
   stop_pid "$PIDFILE"
 }
+
+# seed_stocks N: N stocks rows on the running server (the SSR scenario's page), published
+# with $TOKEN to $PORT.
+seed_stocks() {
+  local i
+  for ((i = 0; i < $1; i++)); do
+    curl -s -o /dev/null --max-time 5 -H "Authorization: Bearer $TOKEN" \
+      -d "{\"symbol\":\"SYM$(printf %02d "$i")\",\"price\":$((100 + i)).25}" \
+      "http://127.0.0.1:$PORT/api/topics/stocks/events" || true
+  done
+}

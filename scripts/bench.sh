@@ -224,16 +224,6 @@ rate_args() { # subscribers events rate
   echo --subscribers "$1" --events "$2" --rate "$3" --publishers "$BENCH_RATE_PUBLISHERS"
 }
 
-# seed_stocks N: one tick for each of N symbols (SYM00…), so a rendered /stocks has N rows.
-seed_stocks() {
-  local i
-  for ((i = 0; i < $1; i++)); do
-    curl -s -o /dev/null --max-time 5 -H "Authorization: Bearer $TOKEN" \
-      -d "{\"symbol\":\"SYM$(printf %02d "$i")\",\"price\":$((100 + i)).25}" \
-      "http://127.0.0.1:$PORT/api/topics/stocks/events" || true
-  done
-}
-
 # cpu_ticks PID: utime + stime of a process, in clock ticks.
 cpu_ticks() {
   local stat

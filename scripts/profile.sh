@@ -7,6 +7,7 @@
 #   scripts/profile.sh [scenario] [pulse-load arguments…]
 #   scripts/profile.sh fanout --subscribers 100 --events 20000 --publishers 8     # the default
 #   scripts/profile.sh idle --subscribers 10000 --settle-ms 3000
+#   scripts/profile.sh ssr --requests 20000 --connections 4 --warmup 500   # GET /stocks
 #   PROFILE_SERVER=axum_basic scripts/profile.sh fanout …   # the same run against the peer
 #
 # Needs `perf` (Debian's linux-perf) and a release build (PULSE_BIN, default
@@ -50,7 +51,12 @@ stat_pid=$!
 sleep 0.5
 auth=()
 [[ "$SERVER" == pulse ]] && auth=(--token "$TOKEN")
-taskset -c 1 "$LOAD" "$SCENARIO" --label "$SERVER" --pid "$pid" --stream "$(stream_url "$SERVER")" \
+target=(--stream "$(stream_url "$SERVER")")
+if [[ "$SCENARIO" == ssr ]]; then # the page bench.sh measures, with its 20 rows
+  target=(--get "http://127.0.0.1:$PORT${BENCH_SSR_PATH:-/stocks}")
+  seed_stocks 20
+fi
+taskset -c 1 "$LOAD" "$SCENARIO" --label "$SERVER" --pid "$pid" "${target[@]}" \
   --publish "$(publish_url "$SERVER")" "${auth[@]}" --pad 64 --seconds 120 \
   --clk-tck "$(getconf CLK_TCK)" "${ARGS[@]}" >"$OUT/$SERVER-$SCENARIO.json"
 kill -INT "$perf_pid" "$stat_pid"
