@@ -111,7 +111,7 @@ mod ssr {
     }
 
     pub async fn older_posts(before: u64) -> Result<Vec<Post>, FeedError> {
-        let store = state().posts;
+        let store = state().posts.clone();
         tokio::task::spawn_blocking(move || store.page(Some(before), FEED_WINDOW))
             .await
             .map_err(|e| FeedError::Unavailable(e.to_string()))?

@@ -147,7 +147,7 @@ pub fn line_path(times: &[i64], values: &[f64], w: Window, top: f64, width: i64)
                 out.push(' ');
             }
             out.push(if k == 0 { 'M' } else { 'L' });
-            out.push_str(&format!("{:.1},{:.1}", w.x(times[i]), y(values[i], top)));
+            super::format::push_point(&mut out, w.x(times[i]), y(values[i], top));
         }
     }
     out
@@ -161,10 +161,11 @@ pub fn band_path(times: &[i64], lo: &[f64], hi: &[f64], w: Window, top: f64, wid
         for i in seg.clone() {
             out.push_str(if first { "M" } else { " L" });
             first = false;
-            out.push_str(&format!("{:.1},{:.1}", w.x(times[i]), y(hi[i], top)));
+            super::format::push_point(&mut out, w.x(times[i]), y(hi[i], top));
         }
         for i in seg.rev() {
-            out.push_str(&format!(" L{:.1},{:.1}", w.x(times[i]), y(lo[i], top)));
+            out.push_str(" L");
+            super::format::push_point(&mut out, w.x(times[i]), y(lo[i], top));
         }
         out.push_str(" Z ");
     }

@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use super::format;
+
 /// The view box is `0 0 WIDTH HEIGHT`; the SVG scales to its CSS size.
 pub const WIDTH: f64 = 100.0;
 pub const HEIGHT: f64 = 28.0;
@@ -73,7 +75,7 @@ pub fn points_with(values: &[f64], baseline: Option<f64>) -> String {
         if i > 0 {
             out.push(' ');
         }
-        out.push_str(&format!("{:.1},{:.1}", i as f64 * step, y));
+        format::push_point(&mut out, i as f64 * step, y);
     }
     if values.len() == 1 {
         out.push_str(&format!(" {WIDTH:.1},{:.1}", HEIGHT / 2.0));

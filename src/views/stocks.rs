@@ -252,7 +252,7 @@ fn StockRow(symbol: String) -> impl IntoView {
             data-testid="stock-row"
             data-symbol=symbol.clone()
             data-ticks=move || q.with(|q| q.ticks.to_string())
-            data-pct=move || format!("{:.6}", pct())
+            data-pct=move || pct().to_string()
             class=move || lit_class(lit.get())
         >
             <th scope="row" class="symbol">{symbol.clone()}</th>
