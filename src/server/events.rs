@@ -264,6 +264,22 @@ impl Pacing {
         }
     }
 
+    /// Waits out the interval if this write must, and returns the write's moment: one clock
+    /// read per write, none with pacing off (`None`).
+    async fn ready(&self) -> Option<Instant> {
+        if self.every.is_zero() {
+            return None;
+        }
+        let now = Instant::now();
+        match self.due(now) {
+            Some(due) => {
+                tokio::time::sleep_until(due).await;
+                Some(due)
+            }
+            None => Some(now),
+        }
+    }
+
     /// The moment to wait for before the next write, if any.
     fn due(&self, now: Instant) -> Option<Instant> {
         let due = self.last? + self.every;
@@ -334,11 +350,7 @@ impl Stream {
                 // the window moved past its replay). Ending the stream makes the client
                 // reconnect with its last id and replay exactly what it missed (or get a reset).
                 let first = event?;
-                if live {
-                    if let Some(due) = self.pacing.due(Instant::now()) {
-                        tokio::time::sleep_until(due).await;
-                    }
-                }
+                let paced_at = if live { self.pacing.ready().await } else { None };
                 let mut frames = vec![first];
                 while frames.len() < FRAMES_PER_CHUNK {
                     match self.sub.try_next() {
@@ -353,8 +365,8 @@ impl Stream {
                     }
                 }
                 self.ticker.reset();
-                if live {
-                    self.pacing.wrote(Instant::now(), frames.len());
+                if let Some(at) = paced_at {
+                    self.pacing.wrote(at, frames.len());
                 }
                 if frames.len() == 1 {
                     frames[0].frame.clone()

@@ -79,33 +79,35 @@ impl Default for Lights {
 impl Lights {
     /// Lights a row for `how` it moved, and puts out the lights that have been on long enough.
     pub fn light(self, row: RwSignal<Option<Move>>, how: Move) {
-        let off = self.rows.try_update_value(|r| r.light(row, now_ms()));
+        let now = now_ms();
+        let off = self.rows.try_update_value(|r| r.light(row, now));
         for row in off.into_iter().flatten() {
             row.try_set(None);
         }
         row.set(Some(how));
-        self.arm();
+        self.arm(now);
     }
 
     /// Sets the one timer for the last lights, unless it is already set.
-    fn arm(self) {
+    fn arm(self, now: f64) {
         if self.timer.try_with_value(Option::is_some) != Some(false) {
             return; // set already, or the ticker is gone
         }
         let Some(at) = self.rows.try_with_value(LitRows::next_last_out).flatten() else {
             return;
         };
-        let wait = Duration::from_millis((at - now_ms()).max(0.0) as u64);
+        let wait = Duration::from_millis((at - now).max(0.0) as u64);
         let handle = set_timeout_with_handle(
             move || {
                 if self.timer.try_update_value(|t| *t = None).is_none() {
                     return; // the ticker is gone
                 }
-                let off = self.rows.try_update_value(|r| r.last_out(now_ms()));
+                let now = now_ms();
+                let off = self.rows.try_update_value(|r| r.last_out(now));
                 for row in off.into_iter().flatten() {
                     row.try_set(None);
                 }
-                self.arm();
+                self.arm(now);
             },
             wait,
         );
@@ -113,12 +115,10 @@ impl Lights {
     }
 }
 
-/// Milliseconds by the browser's clock (0 on the server, where lights never come on).
+/// Milliseconds by the browser's clock ([`super::local_time::now_ms`]; lights never come on
+/// on the server).
 fn now_ms() -> f64 {
-    #[cfg(feature = "hydrate")]
-    return js_sys::Date::now();
-    #[cfg(not(feature = "hydrate"))]
-    0.0
+    super::local_time::now_ms().unwrap_or(0) as f64
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //! [`crate::event::stocks`]), with ▲/▼ (and words for screen readers). The column headers are
 //! buttons that sort the table (again to reverse; `aria-sort` says how it is sorted); a sorted
 //! table re-orders as prices move, by moving the existing rows. A tick lights its row for a
-//! moment (an overlay switched on and off, no animation running; [`super::lights`]), off under reduced motion.
+//! moment (an overlay switched on and off, no animation running; [`super::lights`]), off
+//! under reduced motion.
 
 use std::cmp::Ordering;
 
