@@ -8,8 +8,7 @@ use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
 
 use crate::event::history::HistoryView;
-use crate::event::Snapshot;
-use crate::live::{self, LiveStore, HISTORY_ELEMENT_ID, SNAPSHOT_ELEMENT_ID};
+use crate::live::{self, LiveStore, PageSnapshot, HISTORY_ELEMENT_ID, SNAPSHOT_ELEMENT_ID};
 use crate::views::{
     announcer::{RouteAnnouncer, SkipLink},
     badge::{ConnectionBadge, PresenceCount},
@@ -32,7 +31,7 @@ use crate::views::{
 /// The request's snapshot is embedded as JSON so the browser hydrates from exactly the state
 /// the HTML was rendered from (see [`crate::hydrate`]).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let snapshot = use_context::<Snapshot>().unwrap_or_default();
+    let snapshot = use_context::<PageSnapshot>().unwrap_or_default();
     let history = use_context::<HistoryView>().map(|h| {
         let json = serde_json::to_string(&h)
             .unwrap_or_else(|_| "null".into())
@@ -51,7 +50,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
-                <script type="application/json" id=SNAPSHOT_ELEMENT_ID inner_html=embed_json(&snapshot)></script>
+                <script type="application/json" id=SNAPSHOT_ELEMENT_ID inner_html=snapshot.embedded_json()></script>
                 {history}
                 <MetaTags/>
             </head>
@@ -62,19 +61,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// JSON that is safe inside `<script>`: `<` never appears raw, so no payload (a post saying
-/// `</script><script>…`) can end the element early. `\u003c` is the same string to a JSON parser.
-pub fn embed_json(snapshot: &Snapshot) -> String {
-    serde_json::to_string(snapshot)
-        .unwrap_or_else(|_| "{}".into())
-        .replace('<', "\\u003c")
-}
-
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let snapshot = use_context::<Snapshot>().unwrap_or_default();
-    let store = LiveStore::new(&snapshot);
+    let snapshot = use_context::<PageSnapshot>().unwrap_or_default();
+    let store = LiveStore::new(snapshot.state());
     provide_context(store);
     Operator::provide();
     // Effects run only in the browser, after hydration: one stream per browser, shared by its
@@ -136,31 +127,5 @@ fn Frame(children: Children) -> impl IntoView {
         <div class="frame" data-kiosk=move || kiosk.get().then_some("") data-stale=stale>
             {children()}
         </div>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn embedded_json_cannot_close_the_script_element() {
-        let mut s = Snapshot::default();
-        s.apply(
-            crate::event::EventId::new(1),
-            "stocks",
-            r#"{"symbol":"A","price":1}"#,
-        )
-        .unwrap();
-        let mut json = embed_json(&s);
-        json.push_str("</script>");
-        assert_eq!(json.matches("</script>").count(), 1);
-        let evil = serde_json::json!({"x": "</script><script>alert(1)</script>"});
-        let out = serde_json::to_string(&evil)
-            .unwrap()
-            .replace('<', "\\u003c");
-        assert!(!out.contains('<'));
-        let back: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(back, evil);
     }
 }

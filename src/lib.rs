@@ -85,7 +85,9 @@ pub mod storage;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    let snapshot = live::read_embedded_snapshot().unwrap_or_default();
+    let snapshot = live::PageSnapshot::new(std::sync::Arc::new(
+        live::read_embedded_snapshot().unwrap_or_default(),
+    ));
     leptos::mount::hydrate_body(move || {
         leptos::prelude::provide_context(snapshot.clone());
         leptos::prelude::view! { <app::App/> }

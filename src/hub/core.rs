@@ -109,6 +109,9 @@ const REPLAY_SCAN: usize = 4096;
 struct State {
     history: History,
     snapshot: Snapshot,
+    /// `snapshot` as last handed out, shared by every page rendered until the next change:
+    /// a page costs one `Arc` clone, not a deep copy of every view. Cleared by every change.
+    shared: Option<Arc<Snapshot>>,
     /// The monitor's charts over 5 min, 1 h and 24 h, downsampled; fed like the snapshot (kept
     /// apart from it: pages embed the snapshot, but only /monitor needs one range of this).
     monitor: MonitorHistory,
@@ -135,6 +138,7 @@ impl Core {
             state: Mutex::new(State {
                 history: History::new(config.history, vec![], EventId::ZERO),
                 snapshot: Snapshot::bounded(config.max_stock_symbols),
+                shared: None,
                 monitor: MonitorHistory::default(),
                 latest: Latest::new(config.max_custom_topics),
                 subscribers: HashMap::new(),
@@ -182,6 +186,7 @@ impl Core {
         let mut st = self.lock();
         st.history = History::new(self.config.history, seed, last);
         st.snapshot = snapshot;
+        st.shared = None;
         st.monitor = monitor;
         st.latest = latest;
         drop(st);
@@ -213,6 +218,9 @@ impl Core {
                 st.monitor.push(s.at.unwrap_or(ev.at_ms), s);
             }
             st.latest.insert(ev.clone());
+        }
+        if fresh > 0 {
+            st.shared = None;
         }
         let events = &events[events.len() - fresh..];
         let mut delivered = 0;
@@ -258,6 +266,7 @@ impl Core {
         st.history.discontinuity(through);
         if st.snapshot.id < through {
             st.snapshot.id = through;
+            st.shared = None;
         }
         let last = st.snapshot.id;
         drop(st);
@@ -399,8 +408,15 @@ impl Core {
         }
     }
 
-    pub fn snapshot(&self) -> Snapshot {
-        self.lock().snapshot.clone()
+    /// The snapshot as of now, shared: copied once per change, not once per reader.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        let mut st = self.lock();
+        if let Some(shared) = &st.shared {
+            return shared.clone();
+        }
+        let shared = Arc::new(st.snapshot.clone());
+        st.shared = Some(shared.clone());
+        shared
     }
 
     /// The monitor's history for `range`, with the id it is current to.

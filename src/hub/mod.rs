@@ -195,8 +195,8 @@ impl Hub {
         }
     }
 
-    /// The state every view shows, with the id it is current to.
-    pub fn snapshot(&self) -> Snapshot {
+    /// The state every view shows, with the id it is current to (shared until it changes).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
         self.core.snapshot()
     }
 

@@ -40,7 +40,10 @@ pub use keyed::KeyedStore;
 pub use notifications::{NotificationsStore, MAX_TOASTS};
 #[cfg(feature = "hydrate")]
 pub use snapshot::read_embedded_snapshot;
-pub use snapshot::{fetch_snapshot, take_page_history, HISTORY_ELEMENT_ID, SNAPSHOT_ELEMENT_ID};
+pub use snapshot::{
+    embed_json, fetch_snapshot, take_page_history, PageSnapshot, HISTORY_ELEMENT_ID,
+    SNAPSHOT_ELEMENT_ID,
+};
 pub use status::ConnectionState;
 pub use store::LiveStore;
 

@@ -31,13 +31,13 @@ impl CspNonce {
         use rand::RngCore;
         let mut bytes = [0u8; 16];
         rand::rng().fill_bytes(&mut bytes);
-        CspNonce(
-            bytes
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-                .into(),
-        )
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(2 * bytes.len());
+        for b in bytes {
+            hex.push(HEX[usize::from(b >> 4)] as char);
+            hex.push(HEX[usize::from(b & 15)] as char);
+        }
+        CspNonce(hex.into())
     }
 }
 
@@ -125,6 +125,7 @@ mod tests {
         let b = CspNonce::new();
         assert_ne!(a, b);
         assert_eq!(a.0.len(), 32);
+        assert!(a.0.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')), "{a:?}");
         let p = page_policy(&a.0);
         assert!(p.contains(&format!("'nonce-{}'", a.0)));
         assert!(!p.contains("script-src 'self' 'unsafe-inline'"));

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod limit;
 pub mod listen;
 pub mod ops;
+pub mod page_snapshot;
 pub mod pages;
 pub mod presence;
 pub mod presence_redis;
@@ -40,10 +41,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::event::feed::FEED_WINDOW;
-use crate::event::{EventId, Post, Snapshot};
+use crate::event::EventId;
 use crate::hub::backend::local::LocalBroker;
 use crate::hub::backend::redis::{RedisBroker, RedisLink, RedisOptions};
 use crate::hub::{Broker, BrokerError, Hub, HubConfig, LogError};
+use crate::live::PageSnapshot;
 use crate::sources::leader::Leadership;
 use crate::storage::{JobStore, OpenMode, PostStore, SqliteLog};
 
@@ -87,12 +89,9 @@ pub struct AppStateInner {
     pub instance: Arc<str>,
     /// Whether the simulators run on this instance now (one instance at a time).
     pub leading: Arc<std::sync::atomic::AtomicBool>,
-    /// The newest posts stored before this start, to fill the feed's window when the event
-    /// history no longer holds them (see [`AppState::snapshot`]).
-    pub feed_seed: Arc<Vec<Post>>,
-    /// Jobs stored before this start (running ones, and the newest finished), for the same
-    /// reason: a job outlives the replay window.
-    pub jobs_seed: Arc<Vec<crate::event::Job>>,
+    /// The snapshot pages render from, with the newest posts and jobs stored before this start
+    /// (a post or a job outlives the replay window); see [`AppState::snapshot`].
+    pub pages: page_snapshot::PageSnapshots,
     pub sessions: session::Sessions,
     /// Posting through the feed's form, per client address.
     pub post_limit: limit::RateLimiter,
@@ -132,13 +131,10 @@ const SIGN_IN_LOCK_MAX: Duration = Duration::from_secs(300);
 const SIGN_IN_QUIET: Duration = Duration::from_secs(15 * 60);
 
 impl AppState {
-    /// The snapshot a page renders from: the hub's, with the feed's window filled from the posts
-    /// table when a restart left fewer posts in the event history.
-    pub fn snapshot(&self) -> Snapshot {
-        let mut snap = self.hub.snapshot();
-        snap.feed.backfill(&self.feed_seed);
-        snap.jobs.backfill(&self.jobs_seed);
-        snap
+    /// The snapshot a page renders from: the hub's, with the feed's and the jobs' windows filled
+    /// from their tables when a restart left fewer in the event history. Shared until it changes.
+    pub fn snapshot(&self) -> PageSnapshot {
+        self.pages.get(&self.hub)
     }
 }
 
@@ -442,8 +438,7 @@ pub async fn serve(
         runner: crate::sources::jobs::RunnerHandle::default(),
         instance,
         leading,
-        feed_seed: Arc::new(feed_seed),
-        jobs_seed: Arc::new(jobs_seed),
+        pages: page_snapshot::PageSnapshots::new(feed_seed, jobs_seed),
         sessions,
         post_limit: limit::RateLimiter::new(config.feed_posts_per_minute, config.feed_burst),
         sign_in_limit: limit::RateLimiter::new(SIGN_IN_PER_MINUTE, SIGN_IN_BURST),

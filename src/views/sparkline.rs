@@ -10,6 +10,11 @@ use super::format;
 pub const WIDTH: f64 = 100.0;
 pub const HEIGHT: f64 = 28.0;
 
+/// `WIDTH` and the view box as attribute text, formatted once (a page has a sparkline per row).
+static WIDTH_ATTR: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| WIDTH.to_string());
+static VIEW_BOX: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("0 0 {WIDTH} {HEIGHT}"));
+
 /// `points` for a polyline: x spread evenly, y flipped so higher values are higher up, with a
 /// one-unit margin so the stroke is never clipped. A flat or single-point series is a
 /// mid-height line.
@@ -78,7 +83,8 @@ pub fn points_with(values: &[f64], baseline: Option<f64>) -> String {
         format::push_point(&mut out, i as f64 * step, y);
     }
     if values.len() == 1 {
-        out.push_str(&format!(" {WIDTH:.1},{:.1}", HEIGHT / 2.0));
+        out.push(' ');
+        format::push_point(&mut out, WIDTH, HEIGHT / 2.0);
     }
     out
 }
@@ -105,7 +111,7 @@ pub fn Sparkline(
     view! {
         <svg
             class=class
-            viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+            viewBox=VIEW_BOX.as_str()
             preserveAspectRatio="none"
             role="img"
             aria-label=label
@@ -113,12 +119,12 @@ pub fn Sparkline(
             {move || {
                 base()
                     .map(|b| {
-                        let y = format!("{:.1}", values.with(|v| baseline_y(v, b)));
+                        let y = format::fixed(values.with(|v| baseline_y(v, b)), 1);
                         view! {
                             <line
                                 class="baseline"
                                 x1="0"
-                                x2=WIDTH.to_string()
+                                x2=WIDTH_ATTR.as_str()
                                 y1=y.clone()
                                 y2=y
                             ></line>
