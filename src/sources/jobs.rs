@@ -106,7 +106,8 @@ impl Runner {
             });
             queued.extend(
                 self.state
-                    .jobs_seed
+                    .pages
+                    .jobs_seed()
                     .iter()
                     .filter(|j| self.mine(j) && j.status == JobStatus::Queued)
                     .filter(|j| self.state.hub.read(|s| !s.jobs.jobs.contains_key(&j.id)))
