@@ -125,7 +125,10 @@ mod tests {
         let b = CspNonce::new();
         assert_ne!(a, b);
         assert_eq!(a.0.len(), 32);
-        assert!(a.0.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')), "{a:?}");
+        assert!(
+            a.0.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
+            "{a:?}"
+        );
         let p = page_policy(&a.0);
         assert!(p.contains(&format!("'nonce-{}'", a.0)));
         assert!(!p.contains("script-src 'self' 'unsafe-inline'"));
