@@ -291,3 +291,26 @@ async fn monitor_history_is_fed_by_commits_and_rebuilt_by_a_restart() {
         last.get()
     );
 }
+
+#[tokio::test]
+async fn the_shared_snapshot_is_current_after_every_event_and_unchanged_for_its_holders() {
+    let broker = MemoryBroker::new(100);
+    let hub = hub_on(&broker, HubConfig::default()).await;
+    let stocks = topic("stocks");
+    hub.publish(stocks.clone(), r#"{"symbol":"ACME","price":10}"#.into())
+        .await
+        .unwrap();
+    let before = hub.snapshot();
+    // Readers between two events share one copy.
+    assert!(Arc::ptr_eq(&before, &hub.snapshot()));
+    let id = hub
+        .publish(stocks, r#"{"symbol":"ACME","price":12.5}"#.into())
+        .await
+        .unwrap();
+    let after = hub.snapshot();
+    assert_eq!(after.id, id);
+    assert_eq!(after.stocks.quotes["ACME"].price, 12.5);
+    // A page still rendering from the older copy sees the state it started with.
+    assert_eq!(before.stocks.quotes["ACME"].price, 10.0);
+    assert!(before.id < after.id);
+}
