@@ -55,7 +55,9 @@ pub fn signed(v: f64) -> String {
 
 /// A signed percentage: `+1.25%`.
 pub fn percent(v: f64) -> String {
-    format!("{}%", signed(v))
+    let mut out = signed(v);
+    out.push('%');
+    out
 }
 
 /// A percentage with one decimal: `42.5%`.

@@ -26,9 +26,9 @@ pub fn StaleBanner() -> impl IntoView {
             h.clear();
         }
         store.stale_since.get()?;
-        now.set(js_sys_now());
+        now.set(browser_now());
         set_interval_with_handle(
-            move || now.set(js_sys_now()),
+            move || now.set(browser_now()),
             std::time::Duration::from_secs(1),
         )
         .ok()
@@ -62,10 +62,7 @@ pub fn StaleBanner() -> impl IntoView {
     }
 }
 
-/// Milliseconds since the epoch by the browser's clock (0 on the server, where this never runs).
-fn js_sys_now() -> f64 {
-    #[cfg(feature = "hydrate")]
-    return js_sys::Date::now();
-    #[cfg(not(feature = "hydrate"))]
-    0.0
+/// The browser's clock in ms as the banner counts it (0 on the server, where this never runs).
+fn browser_now() -> f64 {
+    super::local_time::now_ms().unwrap_or(0) as f64
 }
