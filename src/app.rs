@@ -65,7 +65,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let snapshot = use_context::<PageSnapshot>().unwrap_or_default();
-    let store = LiveStore::new(snapshot.state());
+    let store = LiveStore::new(&snapshot);
     provide_context(store);
     Operator::provide();
     // Effects run only in the browser, after hydration: one stream per browser, shared by its

@@ -41,8 +41,7 @@ pub use notifications::{NotificationsStore, MAX_TOASTS};
 #[cfg(feature = "hydrate")]
 pub use snapshot::read_embedded_snapshot;
 pub use snapshot::{
-    embed_json, fetch_snapshot, take_page_history, PageSnapshot, HISTORY_ELEMENT_ID,
-    SNAPSHOT_ELEMENT_ID,
+    fetch_snapshot, take_page_history, PageSnapshot, HISTORY_ELEMENT_ID, SNAPSHOT_ELEMENT_ID,
 };
 pub use status::ConnectionState;
 pub use store::LiveStore;

@@ -26,10 +26,6 @@ impl PageSnapshot {
         }
     }
 
-    pub fn state(&self) -> &Arc<Snapshot> {
-        &self.state
-    }
-
     /// [`embed_json`] of the snapshot, computed the first time a page asks.
     pub fn embedded_json(&self) -> Arc<str> {
         self.json
@@ -48,7 +44,7 @@ impl std::ops::Deref for PageSnapshot {
 
 /// JSON that is safe inside `<script>`: `<` never appears raw, so no payload (a post saying
 /// `</script><script>…`) can end the element early. `\u003c` is the same string to a JSON parser.
-pub fn embed_json(snapshot: &Snapshot) -> String {
+fn embed_json(snapshot: &Snapshot) -> String {
     serde_json::to_string(snapshot)
         .unwrap_or_else(|_| "{}".into())
         .replace('<', "\\u003c")
@@ -89,7 +85,7 @@ pub fn read_embedded_snapshot() -> Option<Snapshot> {
 #[server(prefix = "/api/fn", endpoint = "snapshot")]
 pub async fn fetch_snapshot() -> Result<Snapshot, ServerFnError> {
     use_context::<PageSnapshot>()
-        .map(|page| Snapshot::clone(page.state()))
+        .map(|page| Snapshot::clone(&page))
         .ok_or_else(|| ServerFnError::new("the server has no snapshot for this request"))
 }
 

@@ -48,10 +48,7 @@ pub fn resolve_token(config: &Config) -> Result<String, String> {
 
 /// 32 random bytes as hex (the publish token, and the signing key of `super::signed`).
 pub(crate) fn generate() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    super::hex::random::<32>()
 }
 
 /// Writes a new secret file readable by its owner only (mode 0600); never overwrites one.

@@ -28,16 +28,7 @@ pub struct CspNonce(pub Arc<str>);
 
 impl CspNonce {
     pub fn new() -> CspNonce {
-        use rand::RngCore;
-        let mut bytes = [0u8; 16];
-        rand::rng().fill_bytes(&mut bytes);
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut hex = String::with_capacity(2 * bytes.len());
-        for b in bytes {
-            hex.push(HEX[usize::from(b >> 4)] as char);
-            hex.push(HEX[usize::from(b & 15)] as char);
-        }
-        CspNonce(hex.into())
+        CspNonce(super::hex::random::<16>().into())
     }
 }
 

@@ -13,6 +13,7 @@ pub mod csrf;
 pub mod events;
 pub mod guard;
 pub mod headers;
+pub mod hex;
 pub mod jobs;
 pub mod limit;
 pub mod listen;

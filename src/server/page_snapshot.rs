@@ -43,10 +43,15 @@ impl PageSnapshots {
                 return page.clone();
             }
         }
-        let mut snap = Snapshot::clone(&from);
-        snap.feed.backfill(&self.feed_seed);
-        snap.jobs.backfill(&self.jobs_seed);
-        let page = PageSnapshot::new(Arc::new(snap));
+        let snap = if self.feed_seed.is_empty() && self.jobs_seed.is_empty() {
+            from.clone() // nothing to fill in: the hub's copy is the page's
+        } else {
+            let mut snap = Snapshot::clone(&from);
+            snap.feed.backfill(&self.feed_seed);
+            snap.jobs.backfill(&self.jobs_seed);
+            Arc::new(snap)
+        };
+        let page = PageSnapshot::new(snap);
         *cached = Some((from, page.clone()));
         page
     }

@@ -133,10 +133,7 @@ impl Sessions {
 
 /// A session id: 32 random bytes, hex.
 fn new_id() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    super::hex::random::<32>()
 }
 
 /// The `Set-Cookie` value that stores `id`: not readable by scripts (`HttpOnly`), never sent on

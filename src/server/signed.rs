@@ -89,7 +89,7 @@ impl Signer {
     /// The hex signature of a subscription to `topics` (in any order) until `exp`.
     pub fn sign(&self, topics: &[Topic], exp: u64) -> String {
         let tag = hmac::sign(&self.key, canonical(topics, exp).as_bytes());
-        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+        super::hex::encode(tag.as_ref())
     }
 
     /// Whether a subscription to `topics` with the URL's `exp` and `sig` may go ahead at

@@ -45,12 +45,16 @@ pub fn price(p: f64) -> String {
 
 /// A signed change with two decimals: `+1.20`, `-0.35`, `0.00`.
 pub fn signed(v: f64) -> String {
-    let digits = fixed(v, 2);
-    match digits.as_str() {
-        "0.00" | "-0.00" => "0.00".into(),
-        d if d.starts_with('-') => digits,
-        _ => format!("+{digits}"),
+    let mut out = String::with_capacity(12);
+    out.push('+');
+    push_fixed(&mut out, v, 2);
+    if out == "+0.00" || out == "+-0.00" {
+        return "0.00".into(); // rounds to zero: no sign
     }
+    if out.starts_with("+-") {
+        out.remove(0);
+    }
+    out
 }
 
 /// A signed percentage: `+1.25%`.
