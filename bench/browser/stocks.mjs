@@ -184,9 +184,17 @@ const drain = (page) =>
 async function busy(cdp) {
   const { metrics } = await cdp.send("Performance.getMetrics");
   const m = Object.fromEntries(metrics.map((x) => [x.name, x.value]));
-  return { task: m.TaskDuration ?? null, wall: now() };
+  return {
+    task: m.TaskDuration ?? null,
+    script: m.ScriptDuration ?? null,
+    layout: m.LayoutDuration ?? null,
+    style: m.RecalcStyleDuration ?? null,
+    wall: now(),
+  };
 }
-const share = (a, b) => (a.task == null || b.task == null ? null : (b.task - a.task) / ((b.wall - a.wall) / 1000));
+/** Share of the wall time between two readings spent in `what` (TaskDuration: all of it). */
+const share = (a, b, what = "task") =>
+  a[what] == null || b[what] == null ? null : (b[what] - a[what]) / ((b.wall - a.wall) / 1000);
 
 /** Waits (polling the page) until `done(records)` holds, nothing new for `quietMs`, or the deadline. */
 async function collect(page, done, quietMs) {
@@ -338,6 +346,8 @@ async function main() {
       slow_p99_ms: pct(lat, 0.99),
       slow_max_ms: pct(lat, 1),
       slow_busy_share: share(b0, b1),
+      slow_script_share: share(b0, b1, "script"),
+      slow_layout_share: share(b0, b1, "layout"),
       slow_server_cpu_s: cpu0 == null ? null : serverCpu() - cpu0,
     });
     if (slow.firstError) out.first_publish_error = `slow: ${slow.firstError}`;
@@ -398,6 +408,11 @@ async function main() {
       fast_p50_ms: pct(fastLat, 0.5),
       fast_p99_ms: pct(fastLat, 0.99),
       fast_busy_share: fastShare,
+      // Where that went (Chromium's own counters, inside TaskDuration): script (our wasm and
+      // JS, the event dispatch), layout, style; the rest is mostly painting and compositing.
+      fast_script_share: share(b0, b1, "script"),
+      fast_layout_share: share(b0, b1, "layout"),
+      fast_style_share: share(b0, b1, "style"),
       fast_server_cpu_s: cpu0 == null ? null : serverCpu() - cpu0,
     });
     if (fast.firstError) out.first_publish_error ??= `fast: ${fast.firstError}`;
@@ -415,7 +430,10 @@ async function main() {
     `[pulse] browser: slow ${out.slow_seen ?? 0}/${out.slow_accepted ?? 0} ticks at ${args["slow-rate"]}/s: ` +
       `publish→DOM p50 ${f(out.slow_p50_ms)} ms p99 ${f(out.slow_p99_ms)} ms; fast ${out.fast_accepted ?? 0} ticks ` +
       `at ${f(out.fast_achieved_rate, 0)}/s (asked ${args["fast-rate"]}/s): last tick on screen ${f(out.fast_last_lag_ms)} ms ` +
-      `after its publish, main thread busy ${f(out.fast_busy_share == null ? null : out.fast_busy_share * 100, 0)}%; ` +
+      `after its publish, main thread busy ${f(out.fast_busy_share == null ? null : out.fast_busy_share * 100, 0)}% ` +
+      `(script ${f(out.fast_script_share == null ? null : out.fast_script_share * 100, 0)}%, ` +
+      `layout ${f(out.fast_layout_share == null ? null : out.fast_layout_share * 100, 0)}%, ` +
+      `style ${f(out.fast_style_share == null ? null : out.fast_style_share * 100, 0)}%); ` +
       `a tab left open at ${args["ambient-rate"]}/s: busy ${f(out.ambient_busy_share == null ? null : out.ambient_busy_share * 100)}%` +
       (out.error ? `; error: ${out.error}` : ""),
   );

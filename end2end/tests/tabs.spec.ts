@@ -126,3 +126,59 @@ test("ten tabs share one stream; closing the leader loses nothing; a late tab ca
   await expect(late.getByTestId("presence")).toHaveAttribute("data-watching", String(baseBrowsers + 1));
   await context.close();
 });
+
+test("a tab alone posts nothing to other tabs; a tab that says it is there gets every event, exactly", async ({
+  browser,
+  request,
+}) => {
+  test.setTimeout(60_000);
+  const context = await browser.newContext();
+  const lone = await openTab(context);
+  await waitLive(lone);
+  expect(await role(lone)).toBe("leader");
+
+  // Overhears the tabs' channel from a page of the same origin that is not a Pulse page (so
+  // it never says Hello itself): which messages the leader posts.
+  const ear = await context.newPage();
+  await ear.goto("/healthz");
+  await ear.evaluate(() => {
+    const heard: string[] = [];
+    (window as unknown as { heard: string[] }).heard = heard;
+    new BroadcastChannel("pulse-live").onmessage = (e) => heard.push(JSON.parse(e.data).t);
+  });
+  const events = () => ear.evaluate(() => (window as unknown as { heard: string[] }).heard.filter((t) => t === "event").length);
+
+  const symbol = freshSymbol();
+  const ticks = (page: Page, n: number) =>
+    expect(new StocksPage(page).row(symbol)).toHaveAttribute("data-ticks", String(n), { timeout: 10_000 });
+  for (let i = 1; i <= 3; i++) await publish(request, STOCKS_TOPIC, { symbol, price: i });
+  await ticks(lone, 3);
+  await sleep(300);
+  expect(await events(), "a leader with no other tab posts no events").toBe(0);
+
+  // A second tab says Hello: from then on the leader posts, and it applies each event once.
+  const second = await openTab(context);
+  await waitLive(second);
+  expect(await role(second)).toBe("follower");
+  await ticks(second, 3);
+  for (let i = 4; i <= 6; i++) await publish(request, STOCKS_TOPIC, { symbol, price: i });
+  await ticks(lone, 6);
+  await ticks(second, 6);
+  await expect.poll(events).toBeGreaterThanOrEqual(3);
+
+  // It keeps saying so: events published well after its first Hello still reach it.
+  await sleep(5_000);
+  for (let i = 7; i <= 8; i++) await publish(request, STOCKS_TOPIC, { symbol, price: i });
+  await ticks(second, 8);
+  await expect(new StocksPage(second).price(symbol)).toContainText("8");
+
+  // Once it is gone and its last Hello is old, the leader stops posting again.
+  await second.close();
+  await sleep(4_500);
+  const before = await events();
+  for (let i = 9; i <= 10; i++) await publish(request, STOCKS_TOPIC, { symbol, price: i });
+  await ticks(lone, 10);
+  await sleep(300);
+  expect(await events()).toBe(before);
+  await context.close();
+});

@@ -12,6 +12,8 @@
 //!   toasts).
 //! - [`snapshot`]: the embedded snapshot and the server function that fetches a fresh one.
 //! - [`status`]: the connection badge's states and since when the page is stale.
+//! - [`pace`]: when the stream's events are applied (at once, or together once a frame when
+//!   they come faster than that).
 //! - [`pause`]: per-view pause, holding a paused view's events until it resumes.
 //! - [`presence`]: "N watching" — the browser id and the count's wire format.
 //! - One stream per browser (hydrate only): [`tabs`] elects the leader tab that holds the
@@ -21,6 +23,7 @@
 pub mod feed;
 pub mod keyed;
 pub mod notifications;
+pub mod pace;
 pub mod pause;
 pub mod presence;
 pub mod relay;

@@ -31,6 +31,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{EventSource, MessageEvent};
 
+use super::pace::{Arrival, Pace};
 use super::presence::{is_browser_id, PresenceCount, BROWSER_PARAM, PRESENCE_EVENT};
 use super::relay::Relayed;
 use super::wake::{self, Wake};
@@ -61,7 +62,16 @@ pub enum Tapped<'a> {
 
 pub type Tap = Rc<dyn Fn(Tapped<'_>)>;
 
+/// An event that arrived while the page was being updated faster than once a frame.
+struct Arrived {
+    id: EventId,
+    topic: BuiltIn,
+    data: String,
+}
+
 thread_local! {
+    static PACE: RefCell<Pace> = RefCell::new(Pace::default());
+    static QUEUED: RefCell<Vec<Arrived>> = const { RefCell::new(Vec::new()) };
     static CURRENT: RefCell<Option<Connection>> = const { RefCell::new(None) };
     static FAILURES: Cell<u32> = const { Cell::new(0) };
     static TAP: RefCell<Option<Tap>> = const { RefCell::new(None) };
@@ -70,6 +80,46 @@ thread_local! {
 fn tap(what: Tapped<'_>) {
     if let Some(tap) = TAP.with(|t| t.borrow().clone()) {
         tap(what);
+    }
+}
+
+/// Applies an event now, or queues it for the next flush ([`super::pace`]). Queued events
+/// survive a reconnect: the store skips any id it already has, so nothing counts twice.
+fn deliver(store: LiveStore, id: EventId, topic: BuiltIn, data: String) {
+    match PACE.with(|p| p.borrow_mut().arrive(js_sys::Date::now())) {
+        Arrival::ApplyNow => apply(store, id, topic, data),
+        Arrival::Queue { flush_in } => {
+            QUEUED.with(|q| q.borrow_mut().push(Arrived { id, topic, data }));
+            if let Some(ms) = flush_in {
+                set_timeout(
+                    move || flush(store),
+                    std::time::Duration::from_micros((ms * 1000.0) as u64),
+                );
+            }
+        }
+    }
+}
+
+/// Applies everything queued, in order, in one task (so their effects run once).
+fn flush(store: LiveStore) {
+    let queued = QUEUED.with(|q| std::mem::take(&mut *q.borrow_mut()));
+    let applied = queued.len();
+    for a in queued {
+        apply(store, a.id, a.topic, a.data);
+    }
+    PACE.with(|p| p.borrow_mut().flushed(js_sys::Date::now(), applied));
+}
+
+fn apply(store: LiveStore, id: EventId, topic: BuiltIn, data: String) {
+    let prev = store.last_id.get_untracked();
+    store.apply(id, topic, &data);
+    if id.get() > prev {
+        tap(Tapped::Event(&Relayed {
+            id: id.get(),
+            prev,
+            topic: topic.name().to_owned(),
+            data,
+        }));
     }
 }
 
@@ -175,16 +225,7 @@ fn open(store: LiveStore) {
                 store.decode_errors.update(|n| *n += 1);
                 return;
             };
-            let prev = store.last_id.get_untracked();
-            store.apply(id, topic, &data);
-            if id.get() > prev {
-                tap(Tapped::Event(&Relayed {
-                    id: id.get(),
-                    prev,
-                    topic: topic.name().to_owned(),
-                    data,
-                }));
-            }
+            deliver(store, id, topic, data);
         });
         let _ = source
             .add_event_listener_with_callback(topic.name(), on_event.as_ref().unchecked_ref());

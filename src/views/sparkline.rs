@@ -101,13 +101,33 @@ pub fn Sparkline(
     baseline: Option<Signal<f64>>,
 ) -> impl IntoView {
     let base = move || baseline.map(|b| b.get());
+    // The colour and the baseline's height change far less often than the line: memos keep
+    // their attributes untouched while they stay the same.
+    let trend = Memo::new(move |_| values.with(|v| direction(v, base())));
     let class = move || {
         if baseline.is_none() {
-            "sparkline".to_owned()
+            "sparkline"
         } else {
-            format!("sparkline trend-{}", values.with(|v| direction(v, base())))
+            match trend.get() {
+                "up" => "sparkline trend-up",
+                "down" => "sparkline trend-down",
+                _ => "sparkline trend-flat",
+            }
         }
     };
+    // The dashed baseline is one element for the life of the chart (only its height moves).
+    let baseline_line = baseline.map(|b| {
+        let y = Memo::new(move |_| format::fixed(values.with(|v| baseline_y(v, b.get())), 1));
+        view! {
+            <line
+                class="baseline"
+                x1="0"
+                x2=WIDTH_ATTR.as_str()
+                y1=move || y.get()
+                y2=move || y.get()
+            ></line>
+        }
+    });
     view! {
         <svg
             class=class
@@ -116,21 +136,7 @@ pub fn Sparkline(
             role="img"
             aria-label=label
         >
-            {move || {
-                base()
-                    .map(|b| {
-                        let y = format::fixed(values.with(|v| baseline_y(v, b)), 1);
-                        view! {
-                            <line
-                                class="baseline"
-                                x1="0"
-                                x2=WIDTH_ATTR.as_str()
-                                y1=y.clone()
-                                y2=y
-                            ></line>
-                        }
-                    })
-            }}
+            {baseline_line}
             <polyline points=move || values.with(|v| points_with(v, base())) fill="none"></polyline>
         </svg>
     }

@@ -202,29 +202,62 @@ fn lit_class(lit: Option<Move>) -> &'static str {
     }
 }
 
-fn trend_class(v: f64, extra: &'static str) -> String {
-    let dir = if v > 0.0 {
-        " up"
-    } else if v < 0.0 {
-        " down"
-    } else {
-        ""
-    };
-    format!("num{dir}{extra}")
+/// Which way a change points. The row's arrow, its words and the cell's colour follow this,
+/// not the number: a memo of it re-renders them only when the direction flips, not on every
+/// tick (at 1,000 ticks/s that was two elements made and dropped per cell per tick).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Up,
+    Down,
+    Unchanged,
+}
+
+impl Direction {
+    fn of(v: f64) -> Direction {
+        if v > 0.0 {
+            Direction::Up
+        } else if v < 0.0 {
+            Direction::Down
+        } else {
+            Direction::Unchanged
+        }
+    }
+
+    /// The cell's classes (`hide_xs`: the column hides on the smallest screens).
+    fn class(self, hide_xs: bool) -> &'static str {
+        match (self, hide_xs) {
+            (Direction::Up, false) => "num up",
+            (Direction::Down, false) => "num down",
+            (Direction::Unchanged, false) => "num",
+            (Direction::Up, true) => "num up hide-xs",
+            (Direction::Down, true) => "num down hide-xs",
+            (Direction::Unchanged, true) => "num hide-xs",
+        }
+    }
+
+    fn mark(self) -> &'static str {
+        match self {
+            Direction::Up => "▲",
+            Direction::Down => "▼",
+            Direction::Unchanged => "",
+        }
+    }
+
+    /// The direction in words, for screen readers.
+    fn words(self) -> &'static str {
+        match self {
+            Direction::Up => "up ",
+            Direction::Down => "down ",
+            Direction::Unchanged => "unchanged ",
+        }
+    }
 }
 
 /// ▲ / ▼ before a change, with the direction in words for screen readers.
-fn arrow(v: f64) -> impl IntoView {
-    let (mark, words) = if v > 0.0 {
-        ("▲", "up ")
-    } else if v < 0.0 {
-        ("▼", "down ")
-    } else {
-        ("", "unchanged ")
-    };
+fn arrow(direction: Memo<Direction>) -> impl IntoView {
     view! {
-        <span class="arrow" aria-hidden="true">{mark}</span>
-        <span class="sr-only">{words}</span>
+        <span class="arrow" aria-hidden="true">{move || direction.get().mark()}</span>
+        <span class="sr-only">{move || direction.get().words()}</span>
     }
 }
 
@@ -246,32 +279,39 @@ fn StockRow(symbol: String) -> impl IntoView {
         }
         ticks
     });
-    let change = move || q.with(|q| q.change());
-    let pct = move || q.with(|q| q.change_pct());
+    // Each figure once per tick, and what follows from it only when it changes.
+    let change = Memo::new(move |_| q.with(|q| q.change()));
+    let pct = Memo::new(move |_| q.with(|q| q.change_pct()));
+    let change_dir = Memo::new(move |_| Direction::of(change.get()));
+    let pct_dir = Memo::new(move |_| Direction::of(pct.get()));
+    let high = Memo::new(move |_| q.with(|q| q.high));
+    let low = Memo::new(move |_| q.with(|q| q.low));
+    let recent = Memo::new(move |_| q.with(|q| q.recent.clone()));
+    let open = Memo::new(move |_| q.with(|q| q.open));
     view! {
         <tr
             data-testid="stock-row"
             data-symbol=symbol.clone()
             data-ticks=move || q.with(|q| q.ticks.to_string())
-            data-pct=move || pct().to_string()
+            data-pct=move || pct.get().to_string()
             class=move || lit_class(lit.get())
         >
             <th scope="row" class="symbol">{symbol.clone()}</th>
             <td class="num price" data-testid="price">{move || q.with(|q| format::price(q.price))}</td>
-            <td class=move || trend_class(change(), " hide-xs") data-testid="change">
-                {move || arrow(change())}
-                {move || format::signed(change())}
+            <td class=move || change_dir.get().class(true) data-testid="change">
+                {arrow(change_dir)}
+                {move || format::signed(change.get())}
             </td>
-            <td class=move || trend_class(pct(), "") data-testid="pct">
-                {move || arrow(pct())}
-                {move || format::percent(pct())}
+            <td class=move || pct_dir.get().class(false) data-testid="pct">
+                {arrow(pct_dir)}
+                {move || format::percent(pct.get())}
             </td>
-            <td class="num hide-sm">{move || q.with(|q| format::price(q.high))}</td>
-            <td class="num hide-sm">{move || q.with(|q| format::price(q.low))}</td>
+            <td class="num hide-sm">{move || format::price(high.get())}</td>
+            <td class="num hide-sm">{move || format::price(low.get())}</td>
             <td class="spark-col">
                 <Sparkline
-                    values=Signal::derive(move || q.with(|q| q.recent.clone()))
-                    baseline=Signal::derive(move || q.with(|q| q.open))
+                    values=recent
+                    baseline=Signal::from(open)
                     label=format!("Recent prices of {symbol}, against the session open")
                 />
             </td>
