@@ -31,7 +31,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{EventSource, MessageEvent};
 
-use super::pace::{Arrival, Pace};
+use super::pace::{Arrival, Pace, Timer};
 use super::presence::{is_browser_id, PresenceCount, BROWSER_PARAM, PRESENCE_EVENT};
 use super::relay::Relayed;
 use super::wake::{self, Wake};
@@ -86,23 +86,35 @@ fn tap(what: Tapped<'_>) {
 /// Applies an event now, or queues it for the next flush ([`super::pace`]). Queued events
 /// survive a reconnect: the store skips any id it already has, so nothing counts twice.
 fn deliver(store: LiveStore, id: EventId, topic: BuiltIn, data: String) {
-    match PACE.with(|p| p.borrow_mut().arrive(js_sys::Date::now())) {
-        Arrival::ApplyNow => apply(store, id, topic, data),
-        Arrival::Queue { flush_in } => {
-            QUEUED.with(|q| q.borrow_mut().push(Arrived { id, topic, data }));
-            if let Some(ms) = flush_in {
-                set_timeout(
-                    move || flush(store),
-                    std::time::Duration::from_micros((ms * 1000.0) as u64),
-                );
-            }
-        }
+    let arrival = PACE.with(|p| p.borrow_mut().arrive(js_sys::Date::now()));
+    if arrival == Arrival::ApplyNow {
+        return apply(store, id, topic, data);
     }
+    QUEUED.with(|q| q.borrow_mut().push(Arrived { id, topic, data }));
+    match arrival {
+        Arrival::FlushNow => flush(store),
+        Arrival::Queue { timer_in: Some(ms) } => start_timer(store, ms),
+        Arrival::Queue { timer_in: None } | Arrival::ApplyNow => {}
+    }
+}
+
+fn start_timer(store: LiveStore, ms: f64) {
+    set_timeout(
+        move || match PACE.with(|p| p.borrow_mut().timer(js_sys::Date::now())) {
+            Timer::Flush => flush(store),
+            Timer::Again(ms) => start_timer(store, ms),
+            Timer::Idle => {}
+        },
+        std::time::Duration::from_micros((ms.max(0.0) * 1000.0) as u64),
+    );
 }
 
 /// Applies everything queued, in order, in one task (so their effects run once).
 fn flush(store: LiveStore) {
     let queued = QUEUED.with(|q| std::mem::take(&mut *q.borrow_mut()));
+    if queued.is_empty() {
+        return;
+    }
     let applied = queued.len();
     for a in queued {
         apply(store, a.id, a.topic, a.data);
