@@ -14,6 +14,8 @@
 //!   instead of waiting out the backoff ([`super::wake`]).
 //! - The URL carries the browser's random id (`browser=`, kept in `localStorage`), so the
 //!   server counts browsers, not tabs, for "N watching"; id-less `presence` frames carry it.
+//! - Events are applied through [`super::pace`]: at once when they come a frame or more
+//!   apart, together once a frame (20 times a second in a flood) when they come faster.
 //! - A [`Tap`] (the leader's) sees every event applied and every state replacement, to pass
 //!   them on to the other tabs.
 //! - On `reset` (our id is older than the server's history) the store is replaced by a fresh
