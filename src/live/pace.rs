@@ -116,6 +116,14 @@ impl Pace {
 mod tests {
     use super::*;
 
+    /// Queued, starting the timer for `ms`.
+    fn timer_in(ms: f64) -> Arrival {
+        Arrival::Queue { timer_in: Some(ms) }
+    }
+
+    /// Queued behind a running timer.
+    const BEHIND: Arrival = Arrival::Queue { timer_in: None };
+
     #[test]
     fn events_a_frame_apart_apply_at_once() {
         let mut pace = Pace::default();
@@ -128,13 +136,8 @@ mod tests {
     fn a_short_burst_is_applied_once_it_goes_quiet() {
         let mut pace = Pace::default();
         assert_eq!(pace.arrive(100.0), Arrival::ApplyNow);
-        assert_eq!(
-            pace.arrive(101.0),
-            Arrival::Queue {
-                timer_in: Some(8.0)
-            }
-        );
-        assert_eq!(pace.arrive(103.0), Arrival::Queue { timer_in: None });
+        assert_eq!(pace.arrive(101.0), timer_in(8.0));
+        assert_eq!(pace.arrive(103.0), BEHIND);
         // The timer finds the last arrival 6 ms old: not quiet yet, again in 2 ms.
         assert_eq!(pace.timer(109.0), Timer::Again(2.0));
         assert_eq!(pace.timer(111.0), Timer::Flush);
@@ -183,23 +186,13 @@ mod tests {
     fn the_end_of_a_flood_waits_only_for_quiet() {
         let mut pace = Pace::default();
         assert_eq!(pace.arrive(0.0), Arrival::ApplyNow);
-        assert_eq!(
-            pace.arrive(1.0),
-            Arrival::Queue {
-                timer_in: Some(8.0)
-            }
-        );
-        assert_eq!(pace.arrive(5.0), Arrival::Queue { timer_in: None });
+        assert_eq!(pace.arrive(1.0), timer_in(8.0));
+        assert_eq!(pace.arrive(5.0), BEHIND);
         assert_eq!(pace.timer(9.0), Timer::Again(4.0));
         assert_eq!(pace.timer(13.0), Timer::Flush);
         pace.flushed(13.0, 2);
         // Flooding: due 50 ms after that flush, but the stream stops at 20.
-        assert_eq!(
-            pace.arrive(20.0),
-            Arrival::Queue {
-                timer_in: Some(8.0)
-            }
-        );
+        assert_eq!(pace.arrive(20.0), timer_in(8.0));
         assert_eq!(pace.timer(28.0), Timer::Flush);
     }
 
@@ -207,23 +200,13 @@ mod tests {
     fn a_late_timer_is_overtaken_by_the_next_arrival() {
         let mut pace = Pace::default();
         assert_eq!(pace.arrive(0.0), Arrival::ApplyNow);
-        assert_eq!(
-            pace.arrive(5.0),
-            Arrival::Queue {
-                timer_in: Some(8.0)
-            }
-        );
-        assert_eq!(pace.arrive(12.0), Arrival::Queue { timer_in: None });
+        assert_eq!(pace.arrive(5.0), timer_in(8.0));
+        assert_eq!(pace.arrive(12.0), BEHIND);
         assert_eq!(pace.arrive(16.0), Arrival::FlushNow);
         pace.flushed(16.0, 3);
         // The old timer finds nothing queued; the next queue starts its own.
         assert_eq!(pace.timer(17.0), Timer::Idle);
-        assert_eq!(
-            pace.arrive(18.0),
-            Arrival::Queue {
-                timer_in: Some(8.0)
-            }
-        );
+        assert_eq!(pace.arrive(18.0), timer_in(8.0));
     }
 
     #[test]

@@ -88,15 +88,19 @@ fn tap(what: Tapped<'_>) {
 /// Applies an event now, or queues it for the next flush ([`super::pace`]). Queued events
 /// survive a reconnect: the store skips any id it already has, so nothing counts twice.
 fn deliver(store: LiveStore, id: EventId, topic: BuiltIn, data: String) {
-    let arrival = PACE.with(|p| p.borrow_mut().arrive(js_sys::Date::now()));
-    if arrival == Arrival::ApplyNow {
-        return apply(store, id, topic, data);
-    }
-    QUEUED.with(|q| q.borrow_mut().push(Arrived { id, topic, data }));
-    match arrival {
-        Arrival::FlushNow => flush(store),
-        Arrival::Queue { timer_in: Some(ms) } => start_timer(store, ms),
-        Arrival::Queue { timer_in: None } | Arrival::ApplyNow => {}
+    let queue = |data| QUEUED.with(|q| q.borrow_mut().push(Arrived { id, topic, data }));
+    match PACE.with(|p| p.borrow_mut().arrive(js_sys::Date::now())) {
+        Arrival::ApplyNow => apply(store, id, topic, data),
+        Arrival::FlushNow => {
+            queue(data);
+            flush(store);
+        }
+        Arrival::Queue { timer_in } => {
+            queue(data);
+            if let Some(ms) = timer_in {
+                start_timer(store, ms);
+            }
+        }
     }
 }
 
@@ -114,9 +118,6 @@ fn start_timer(store: LiveStore, ms: f64) {
 /// Applies everything queued, in order, in one task (so their effects run once).
 fn flush(store: LiveStore) {
     let queued = QUEUED.with(|q| std::mem::take(&mut *q.borrow_mut()));
-    if queued.is_empty() {
-        return;
-    }
     let applied = queued.len();
     for a in queued {
         apply(store, a.id, a.topic, a.data);
