@@ -63,7 +63,7 @@ use futures::future::{Either, Ready};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulConnection;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -73,6 +73,7 @@ use tower::util::Oneshot;
 use tower::ServiceExt;
 
 use super::client::{ClientAddr, TrustedProxies};
+use super::sse_socket;
 use crate::error::ApiError;
 
 /// How long shutdown waits for connections to finish after streams were told to end.
@@ -343,6 +344,14 @@ async fn serve_connection(conn: Accepted, shared: Arc<Shared>) {
     // Nagle off: a stream already decides when to write (`--coalesce-ms`, in `events.rs`);
     // the kernel holding a small write back for an ACK would only add latency on top.
     let _ = tcp.set_nodelay(true);
+    let (tcp, slot) = if shared.config.tls.is_none() && !slot.restricted {
+        match serve_stream_directly(tcp, peer, slot, &shared).await {
+            Some(back) => back,
+            None => return,
+        }
+    } else {
+        (tcp, slot)
+    };
     let activity = Activity::new();
     let io = Watched {
         inner: tcp,
@@ -391,6 +400,65 @@ async fn serve_connection(conn: Accepted, shared: Arc<Shared>) {
         _ = shared.hard.cancelled() => {}
     }
     drop(slot);
+}
+
+/// The stream fast path ([`super::sse_socket`]): looks at the connection's first bytes; a
+/// stream request is read, routed and handed to a task of its own that owns the socket and
+/// the slot (`None`: this task is done); anything else comes back untouched, for hyper.
+///
+/// The wait for the first bytes counts against the header timeout: a connection that sends
+/// nothing is closed after it, as hyper would; one that starts sending gets hyper's full
+/// header timeout from then on.
+async fn serve_stream_directly(
+    mut tcp: TcpStream,
+    peer: SocketAddr,
+    slot: Slot,
+    shared: &Arc<Shared>,
+) -> Option<(TcpStream, Slot)> {
+    let peeked = async {
+        let mut buf = vec![0u8; sse_socket::PEEK_BYTES];
+        let n = tcp.peek(&mut buf).await.ok()?;
+        sse_socket::recognise(&buf[..n])
+    };
+    let recognised = tokio::select! {
+        r = tokio::time::timeout(shared.config.header_timeout, peeked) => r.ok()?,
+        _ = shared.hard.cancelled() => return None,
+    };
+    let Some((mut req, head_len)) = recognised else {
+        return Some((tcp, slot));
+    };
+    // The head is already in the socket's receive buffer: this read does not wait.
+    let mut head = vec![0u8; head_len];
+    if let Err(e) = tcp.read_exact(&mut head).await {
+        tracing::debug!("reading a stream request's head from {peer}: {e}");
+        return None;
+    }
+    drop(head);
+    annotate(&mut req, peer, &shared.config.trusted);
+    let Ok(res) = shared.app.clone().oneshot(req).await;
+    let idle = shared.config.idle_timeout;
+    let hard = shared.hard.clone();
+    // A task of its own, so the stream does not keep this one's (hyper-sized) state.
+    tokio::spawn(async move {
+        match sse_socket::respond(tcp, res, idle, &hard).await {
+            Ok(()) => {}
+            Err(sse_socket::Ended::Stalled) => {
+                slot.stats.idle_closed_total.fetch_add(1, Relaxed);
+                tracing::debug!("closing stream to {peer}: nothing written for {idle:?}");
+            }
+            Err(sse_socket::Ended::Io(e)) => tracing::debug!("stream to {peer} ended: {e}"),
+        }
+        drop(slot);
+    });
+    None
+}
+
+/// Adds what handlers read about the connection: `ConnectInfo` and the [`ClientAddr`].
+fn annotate<B>(req: &mut Request<B>, peer: SocketAddr, trusted: &TrustedProxies) {
+    let client = trusted.client(peer.ip(), req.headers());
+    let ext = req.extensions_mut();
+    ext.insert(ConnectInfo(peer));
+    ext.insert(ClientAddr(client));
 }
 
 async fn serve_h1<I>(io: I, service: ConnService, shared: &Shared)
@@ -471,10 +539,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
             return Either::Left(futures::future::ready(Ok(res)));
         }
-        let client = self.trusted.client(self.peer.ip(), req.headers());
-        let ext = req.extensions_mut();
-        ext.insert(ConnectInfo(self.peer));
-        ext.insert(ClientAddr(client));
+        annotate(&mut req, self.peer, &self.trusted);
         Either::Right(self.app.clone().oneshot(req))
     }
 }

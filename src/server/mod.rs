@@ -26,6 +26,7 @@ pub mod publish;
 pub mod recorder;
 pub mod session;
 pub mod signed;
+pub mod sse_socket;
 pub mod subscribers;
 pub mod tls;
 pub mod topics;
