@@ -223,3 +223,146 @@ async fn a_subscriber_that_stops_reading_is_cut_off_without_slowing_others() {
     let rest = resumed.take(total - 100, Duration::from_secs(30)).await;
     assert_eq!(common::ids(&rest), ids[100..].to_vec());
 }
+
+/// The body of a chunked response read so far, and whether its head said `connection: close`.
+struct RawStream {
+    tcp: tokio::net::TcpStream,
+    bytes: Vec<u8>,
+}
+
+impl RawStream {
+    /// The response head (up to the blank line), lower-cased.
+    fn head(&self) -> String {
+        let end = self
+            .bytes
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap();
+        String::from_utf8_lossy(&self.bytes[..end]).to_lowercase()
+    }
+
+    /// The body with its chunk framing removed (whole chunks only).
+    fn body(&self) -> String {
+        let end = self
+            .bytes
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap()
+            + 4;
+        let mut rest = &self.bytes[end..];
+        let mut out = Vec::new();
+        while let Some(line) = rest.windows(2).position(|w| w == b"\r\n") {
+            let size = usize::from_str_radix(std::str::from_utf8(&rest[..line]).unwrap(), 16)
+                .expect("a chunk size line");
+            if rest.len() < line + 2 + size + 2 {
+                break;
+            }
+            out.extend_from_slice(&rest[line + 2..line + 2 + size]);
+            assert_eq!(&rest[line + 2 + size..line + 4 + size], b"\r\n");
+            rest = &rest[line + 4 + size..];
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Reads until the body holds `needle`, for at most 5 s.
+    async fn read_until(&mut self, needle: &str) {
+        use tokio::io::AsyncReadExt;
+        let deadline = tokio::time::Instant::now() + SECS5;
+        while !self.bytes.windows(4).any(|w| w == b"\r\n\r\n") || !self.body().contains(needle) {
+            let mut buf = [0u8; 4096];
+            let n = tokio::time::timeout_at(deadline, self.tcp.read(&mut buf))
+                .await
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "{needle:?} not received; got {:?}",
+                        String::from_utf8_lossy(&self.bytes)
+                    )
+                })
+                .unwrap();
+            assert!(n > 0, "closed before {needle:?}");
+            self.bytes.extend_from_slice(&buf[..n]);
+        }
+    }
+}
+
+/// A stream request whose head arrives in one piece is written on its socket directly (the
+/// fast path, which says `connection: close`); one whose head arrives in pieces is served by
+/// hyper as before. A client sees the same stream either way: same status, headers, framing
+/// and events, byte for byte.
+#[tokio::test]
+async fn a_stream_is_the_same_whether_its_request_arrives_whole_or_in_pieces() {
+    use tokio::io::AsyncWriteExt;
+    let s = TestServer::start(&[]).await;
+    let head =
+        b"GET /api/events?topics=orders HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n";
+    let mut whole = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    whole.write_all(head).await.unwrap();
+    let mut pieces = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    pieces.write_all(&head[..20]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    pieces.write_all(&head[20..]).await.unwrap();
+    let deadline = tokio::time::Instant::now() + SECS5;
+    while s.metric("pulse_subscribers").await < 2.0 {
+        assert!(tokio::time::Instant::now() < deadline, "both streams open");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(s.publish("orders", &t(n)).await);
+    }
+    let last = format!("id: {}\n", ids[2]);
+    let mut streams = [
+        RawStream {
+            tcp: whole,
+            bytes: Vec::new(),
+        },
+        RawStream {
+            tcp: pieces,
+            bytes: Vec::new(),
+        },
+    ];
+    for stream in &mut streams {
+        stream.read_until(&last).await;
+        let head = stream.head();
+        assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
+        assert!(
+            head.contains("\r\ncontent-type: text/event-stream\r\n"),
+            "{head}"
+        );
+        assert!(head.contains("\r\ntransfer-encoding: chunked"), "{head}");
+        assert!(
+            head.contains("\r\nx-content-type-options: nosniff"),
+            "{head}"
+        );
+        assert!(head.contains("\r\ndate: "), "{head}");
+    }
+    assert!(streams[0].head().contains("\r\nconnection: close"));
+    assert!(!streams[1].head().contains("connection: close"));
+    let body = streams[0].body();
+    assert!(body.starts_with("retry: 2000\n\n"), "{body:?}");
+    for (n, id) in ids.iter().enumerate() {
+        assert!(
+            body.contains(&format!(
+                "id: {id}\nevent: orders\ndata: {}\n\n",
+                t(n as u64)
+            )),
+            "{body:?}"
+        );
+    }
+    assert_eq!(body, streams[1].body(), "the same bytes either way");
+
+    // A stream connection carries nothing after it: bytes sent after the head close it.
+    let [mut fast, _] = streams;
+    fast.tcp
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + SECS5;
+    while s.metric("pulse_subscribers").await > 1.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stream was closed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -200,21 +200,20 @@ pub async fn respond(
 /// Writes a whole answer with its length.
 async fn answer(tcp: &TcpStream, res: Response, idle: Duration) -> Result<(), Ended> {
     let (parts, body) = res.into_parts();
-    let body = match tokio::time::timeout(idle, Limited::new(body, MAX_ANSWER_BYTES).collect())
-        .await
-    {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        // A refusal's body is a few hundred bytes, made at once; anything else is a bug to
-        // log, and the client gets the head with an empty body rather than a hang.
-        Ok(Err(e)) => {
-            tracing::warn!("answer on the stream path not written whole: {e}");
-            Bytes::new()
-        }
-        Err(_) => {
-            tracing::warn!("answer on the stream path took longer than {idle:?}");
-            Bytes::new()
-        }
-    };
+    let body =
+        match tokio::time::timeout(idle, Limited::new(body, MAX_ANSWER_BYTES).collect()).await {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            // A refusal's body is a few hundred bytes, made at once; anything else is a bug to
+            // log, and the client gets the head with an empty body rather than a hang.
+            Ok(Err(e)) => {
+                tracing::warn!("answer on the stream path not written whole: {e}");
+                Bytes::new()
+            }
+            Err(_) => {
+                tracing::warn!("answer on the stream path took longer than {idle:?}");
+                Bytes::new()
+            }
+        };
     let head = head(parts.status, &parts.headers, Framing::Length(body.len()));
     write_all(tcp, &mut [IoSlice::new(&head), IoSlice::new(&body)], idle).await
 }
@@ -302,7 +301,8 @@ mod tests {
 
     #[test]
     fn only_a_whole_bodiless_http11_get_of_a_stream_path_is_taken() {
-        let head = b"GET /api/events?topics=a,b&since=4 HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 7\r\n\r\n";
+        let head =
+            b"GET /api/events?topics=a,b&since=4 HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 7\r\n\r\n";
         let (req, len) = recognise(head).expect("a stream request");
         assert_eq!(len, head.len());
         assert_eq!(req.uri().path(), "/api/events");
