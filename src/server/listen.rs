@@ -16,11 +16,12 @@
 //! ```
 //! - **The seam**: [`serve_connection`] takes one accepted connection ([`Accepted`]: socket,
 //!   peer, slot) and serves it to the end — TLS handshake, protocol choice, timeouts, the
-//!   per-request service. Everything about *one* connection happens there and nowhere else, so
-//!   a faster path for a kind of request (for example an SSE fast path that recognises
-//!   `GET /api/events` and writes frames without the router) plugs in there: it gets the same
-//!   admitted slot, the same idle watchdog and the same graceful-shutdown signal, and the
-//!   accept loop does not change.
+//!   per-request service. Everything about *one* connection happens there and nowhere else.
+//!   The stream fast path plugs in there ([`super::sse_socket`]): a plain-HTTP connection whose
+//!   first bytes are a whole stream request is routed as usual and then written by a task that
+//!   owns the socket and the admitted slot, with hyper's buffers never allocated; its idle rule
+//!   is the watchdog's (no byte moved for `--idle-timeout-secs`) and it ends on the hard
+//!   shutdown signal (streams end on their own at the graceful one).
 //! - **Connection cap** (`--max-connections`, default: `RLIMIT_NOFILE` minus a reserve for
 //!   files, SQLite and Redis, see [`budget`]): the process never runs out of descriptors, so
 //!   accepting keeps working. Beyond the cap, [`OVERFLOW`] more connections are served in a

@@ -180,17 +180,13 @@ pub async fn respond(
     hard: &CancellationToken,
 ) -> Result<(), Ended> {
     if is_stream(&res) {
+        // The response's fields are dropped before the stream starts: an open stream keeps
+        // only its body, not the head it was sent with.
         let (parts, body) = res.into_parts();
-        write_all(
-            &tcp,
-            &mut [IoSlice::new(&head(
-                parts.status,
-                &parts.headers,
-                Framing::Chunked,
-            ))],
-            idle,
-        )
-        .await?;
+        let head = head(parts.status, &parts.headers, Framing::Chunked);
+        drop(parts);
+        write_all(&tcp, &mut [IoSlice::new(&head)], idle).await?;
+        drop(head);
         stream(&tcp, body, idle, hard).await
     } else {
         answer(&tcp, res, idle).await
