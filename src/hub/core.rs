@@ -23,12 +23,12 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::broker::StoredEvent;
 use super::history::History;
 use super::latest::Latest;
+use super::queue;
 use super::stats::Stats;
 use super::subscription::{Pending, Subscription};
 use super::HubConfig;
@@ -90,7 +90,7 @@ impl Event {
 /// A subscriber in the fan-out (one that has caught up with the window).
 struct Subscriber {
     topics: Vec<Topic>,
-    queue: mpsc::Sender<Arc<Event>>,
+    queue: queue::Sender<Arc<Event>>,
     /// Set when this subscriber was cut off for lagging, so its stream can tell that apart
     /// from a server shutdown.
     lagged: Arc<AtomicBool>,
@@ -229,12 +229,12 @@ impl Core {
             for ev in events.iter().filter(|e| sub.topics.contains(&e.topic)) {
                 match sub.queue.try_send(ev.clone()) {
                     Ok(()) => delivered += 1,
-                    Err(TrySendError::Full(_)) => {
+                    Err(queue::TrySendError::Full(_)) => {
                         sub.lagged.store(true, Relaxed);
                         cut_off.push(*id);
                         break;
                     }
-                    Err(TrySendError::Closed(_)) => {
+                    Err(queue::TrySendError::Closed(_)) => {
                         cut_off.push(*id);
                         break;
                     }
@@ -282,7 +282,7 @@ impl Core {
         since: Option<EventId>,
         internal: bool,
     ) -> Subscription {
-        let (tx, rx) = mpsc::channel(core.config.queue.max(1));
+        let (tx, rx) = queue::bounded(core.config.queue);
         let lagged = Arc::new(AtomicBool::new(false));
         let mut st = core.lock();
         let last_id = st.snapshot.id;
@@ -470,7 +470,7 @@ fn register(
     st: &mut State,
     id: u64,
     topics: Vec<Topic>,
-    queue: mpsc::Sender<Arc<Event>>,
+    queue: queue::Sender<Arc<Event>>,
     lagged: &Arc<AtomicBool>,
     internal: bool,
 ) {

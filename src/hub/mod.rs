@@ -37,7 +37,7 @@
 //! with a hole in it.
 //!
 //! ## Lag and replay
-//! Each subscriber has a bounded queue ([`HubConfig::queue`]). A subscriber whose queue is full
+//! Each subscriber has a bounded queue ([`HubConfig::queue`], `queue.rs`). A subscriber whose queue is full
 //! is dropped from the fan-out and its stream ends after the events already queued, so the
 //! client resumes by `Last-Event-ID` and replays exactly what it missed. Nothing is skipped
 //! silently, and one slow reader never delays the others or grows memory. Replay comes from the
@@ -50,6 +50,7 @@ pub mod broker;
 mod core;
 mod history;
 mod latest;
+mod queue;
 pub mod stats;
 pub mod subscription;
 

@@ -5,9 +5,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
 use super::core::{Core, Event, REPLAY_CHUNK};
+use super::queue;
 use crate::event::{EventId, Topic};
 
 /// What a new subscriber gets before live events, read all at once ([`Subscription::take_replay`]).
@@ -28,7 +27,7 @@ pub(super) struct Pending {
     pub cursor: EventId,
     pub topics: Vec<Topic>,
     /// Handed to the fan-out when the replay reaches the end of the window.
-    pub queue: mpsc::Sender<Arc<Event>>,
+    pub queue: queue::Sender<Arc<Event>>,
 }
 
 enum Step {
@@ -53,7 +52,7 @@ pub struct Subscription {
     pending: Option<Pending>,
     /// Replay events taken from the window, not handed out yet (at most one chunk).
     chunk: VecDeque<Arc<Event>>,
-    queue: mpsc::Receiver<Arc<Event>>,
+    queue: queue::Receiver<Arc<Event>>,
     lagged: Arc<AtomicBool>,
 }
 
@@ -64,7 +63,7 @@ impl Subscription {
         internal: bool,
         reset: Option<EventId>,
         pending: Option<Pending>,
-        queue: mpsc::Receiver<Arc<Event>>,
+        queue: queue::Receiver<Arc<Event>>,
         lagged: Arc<AtomicBool>,
     ) -> Subscription {
         Subscription {
@@ -94,7 +93,7 @@ impl Subscription {
         match self.step_replay() {
             Step::Event(ev) => Some(ev),
             Step::Lost => None,
-            Step::Live => self.queue.try_recv().ok(),
+            Step::Live => self.queue.try_recv(),
         }
     }
 
