@@ -438,20 +438,35 @@ async fn serve_stream_directly(
     annotate(&mut req, peer, &shared.config.trusted);
     let Ok(res) = shared.app.clone().oneshot(req).await;
     let idle = shared.config.idle_timeout;
+    let body = match sse_socket::start(&tcp, res, idle).await {
+        Ok(Some(body)) => body,
+        Ok(None) => return None,
+        Err(e) => {
+            ended(e, peer, idle, &slot);
+            return None;
+        }
+    };
     let hard = shared.hard.clone();
-    // A task of its own, so the stream does not keep this one's (hyper-sized) state.
+    // A task of its own, holding only the socket, the body and the slot: the stream does not
+    // keep this task's (hyper-sized) state.
     tokio::spawn(async move {
-        match sse_socket::respond(tcp, res, idle, &hard).await {
-            Ok(()) => {}
-            Err(sse_socket::Ended::Stalled) => {
-                slot.stats.idle_closed_total.fetch_add(1, Relaxed);
-                tracing::debug!("closing stream to {peer}: nothing written for {idle:?}");
-            }
-            Err(sse_socket::Ended::Io(e)) => tracing::debug!("stream to {peer} ended: {e}"),
+        if let Err(e) = sse_socket::stream(&tcp, body, idle, &hard).await {
+            ended(e, peer, idle, &slot);
         }
         drop(slot);
     });
     None
+}
+
+/// Counts and logs why a fast-path connection ended early.
+fn ended(e: sse_socket::Ended, peer: SocketAddr, idle: Duration, slot: &Slot) {
+    match e {
+        sse_socket::Ended::Stalled => {
+            slot.stats.idle_closed_total.fetch_add(1, Relaxed);
+            tracing::debug!("closing stream to {peer}: nothing written for {idle:?}");
+        }
+        sse_socket::Ended::Io(e) => tracing::debug!("stream to {peer} ended: {e}"),
+    }
 }
 
 /// Adds what handlers read about the connection: `ConnectInfo` and the [`ClientAddr`].

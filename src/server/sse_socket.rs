@@ -10,9 +10,10 @@
 //! bytes. When they are exactly one complete HTTP/1.1 `GET` head for a stream path
 //! ([`is_stream_path`]) — no body, nothing after it — [`recognise`] turns them into a request,
 //! the head is read off the socket, and the request goes through the same router as any other
-//! (every layer: limits, CORS, security headers). The answer is written here: a
-//! `text/event-stream` response as chunked frames until the stream ends ([`stream`]), any
-//! other answer (a 4xx, a 503) whole, with its length ([`answer`]). Both say
+//! (every layer: limits, CORS, security headers). The answer is written here ([`start`]): a
+//! `text/event-stream` response's head, then its frames as chunks until the stream ends
+//! ([`stream`], in a task of its own); any other answer (a 4xx, a 503) whole, with its
+//! length. Both say
 //! `connection: close`: a stream's connection serves nothing after it.
 //!
 //! What is left per stream is the stream's own state and a small task that owns the socket:
@@ -171,26 +172,18 @@ pub enum Ended {
     Io(io::Error),
 }
 
-/// Writes `res` on `tcp`: a stream for as long as it lasts, anything else whole. Returns when
-/// the connection is done (the stream ended, the peer went away, or `hard` was cancelled).
-pub async fn respond(
-    tcp: TcpStream,
-    res: Response,
-    idle: Duration,
-    hard: &CancellationToken,
-) -> Result<(), Ended> {
-    if is_stream(&res) {
-        // The response's fields are dropped before the stream starts: an open stream keeps
-        // only its body, not the head it was sent with.
-        let (parts, body) = res.into_parts();
-        let head = head(parts.status, &parts.headers, Framing::Chunked);
-        drop(parts);
-        write_all(&tcp, &mut [IoSlice::new(&head)], idle).await?;
-        drop(head);
-        stream(&tcp, body, idle, hard).await
-    } else {
-        answer(&tcp, res, idle).await
+/// Writes the head of `res` on `tcp` and returns the body still to stream, for a stream;
+/// writes any other answer whole and returns `None` (the connection is done).
+pub async fn start(tcp: &TcpStream, res: Response, idle: Duration) -> Result<Option<Body>, Ended> {
+    if !is_stream(&res) {
+        return answer(tcp, res, idle).await.map(|()| None);
     }
+    // Only the body goes on: an open stream keeps nothing of the head it was sent with.
+    let (parts, body) = res.into_parts();
+    let head = head(parts.status, &parts.headers, Framing::Chunked);
+    drop(parts);
+    write_all(tcp, &mut [IoSlice::new(&head)], idle).await?;
+    Ok(Some(body))
 }
 
 /// Writes a whole answer with its length.
@@ -215,7 +208,11 @@ async fn answer(tcp: &TcpStream, res: Response, idle: Duration) -> Result<(), En
 }
 
 /// Writes a stream's frames as chunks until it ends, the peer goes away or `hard` fires.
-async fn stream(
+///
+/// This is what an open stream costs besides its own state, so it is kept small: the wait
+/// for room in the socket is boxed (only a stalled reader needs it), and the peer is watched
+/// with a one-byte read.
+pub async fn stream(
     tcp: &TcpStream,
     mut body: Body,
     idle: Duration,
@@ -253,7 +250,7 @@ async fn stream(
 /// Resolves when the peer closes its side, resets, or sends anything at all: a stream's
 /// connection carries no further request, so bytes after the head end it too.
 async fn peer_gone(tcp: &TcpStream) {
-    let mut scratch = [0u8; 64];
+    let mut scratch = [0u8; 1];
     loop {
         if tcp.readable().await.is_err() {
             return;
@@ -279,7 +276,7 @@ async fn write_all(
             Ok(0) => return Err(Ended::Io(io::ErrorKind::WriteZero.into())),
             Ok(n) => IoSlice::advance_slices(&mut parts, n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                match tokio::time::timeout(idle, tcp.writable()).await {
+                match Box::pin(tokio::time::timeout(idle, tcp.writable())).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => return Err(Ended::Io(e)),
                     Err(_) => return Err(Ended::Stalled),
