@@ -436,9 +436,19 @@ async fn serve_stream_directly(
     }
     drop(head);
     annotate(&mut req, peer, &shared.config.trusted);
-    let Ok(res) = shared.app.clone().oneshot(req).await;
     let idle = shared.config.idle_timeout;
-    let body = match sse_socket::start(&tcp, res, idle).await {
+    // Routing and the head are bounded like any connection's work: by the idle timeout (the
+    // watchdog's rule) and by the hard shutdown.
+    let started = async {
+        let Ok(res) = shared.app.clone().oneshot(req).await;
+        sse_socket::start(&tcp, res, idle).await
+    };
+    let started = tokio::select! {
+        biased;
+        _ = shared.hard.cancelled() => return None,
+        r = tokio::time::timeout(idle, started) => r.unwrap_or(Err(sse_socket::Ended::Stalled)),
+    };
+    let body = match started {
         Ok(Some(body)) => body,
         Ok(None) => return None,
         Err(e) => {

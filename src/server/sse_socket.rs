@@ -243,7 +243,11 @@ pub async fn stream(
             IoSlice::new(&data),
             IoSlice::new(b"\r\n"),
         ];
-        write_all(tcp, &mut parts, idle).await?;
+        tokio::select! {
+            biased;
+            _ = hard.cancelled() => return Ok(()),
+            written = write_all(tcp, &mut parts, idle) => written?,
+        }
     }
 }
 
