@@ -11,6 +11,7 @@ pub mod home;
 pub mod jobs;
 pub mod lights;
 pub mod local_time;
+pub mod memo;
 pub mod monitor;
 pub mod not_found;
 pub mod notifications;

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use super::format;
+use super::memo::derived;
 
 /// The view box is `0 0 WIDTH HEIGHT`; the SVG scales to its CSS size.
 pub const WIDTH: f64 = 100.0;
@@ -103,7 +104,7 @@ pub fn Sparkline(
     let base = move || baseline.map(|b| b.get());
     // The colour and the baseline's height change far less often than the line: memos keep
     // their attributes untouched while they stay the same.
-    let trend = Memo::new(move |_| values.with(|v| direction(v, base())));
+    let trend = derived(move || values.with(|v| direction(v, base())));
     let class = move || {
         if baseline.is_none() {
             "sparkline"
@@ -117,7 +118,7 @@ pub fn Sparkline(
     };
     // The dashed baseline is one element for the life of the chart (only its height moves).
     let baseline_line = baseline.map(|b| {
-        let y = Memo::new(move |_| format::fixed(values.with(|v| baseline_y(v, b.get())), 1));
+        let y = derived(move || format::fixed(values.with(|v| baseline_y(v, b.get())), 1));
         view! {
             <line
                 class="baseline"

@@ -15,6 +15,7 @@ use leptos_meta::Title;
 
 use super::format;
 use super::lights::Lights;
+use super::memo::derived;
 use super::pause::PauseToggle;
 use super::sparkline::Sparkline;
 use crate::event::stocks::{Move, Quote};
@@ -254,7 +255,7 @@ impl Direction {
 }
 
 /// ▲ / ▼ before a change, with the direction in words for screen readers.
-fn arrow(direction: Memo<Direction>) -> impl IntoView {
+fn arrow(direction: Signal<Direction>) -> impl IntoView {
     view! {
         <span class="arrow" aria-hidden="true">{move || direction.get().mark()}</span>
         <span class="sr-only">{move || direction.get().words()}</span>
@@ -280,14 +281,15 @@ fn StockRow(symbol: String) -> impl IntoView {
         ticks
     });
     // Each figure once per tick, and what follows from it only when it changes.
-    let change = Memo::new(move |_| q.with(|q| q.change()));
-    let pct = Memo::new(move |_| q.with(|q| q.change_pct()));
-    let change_dir = Memo::new(move |_| Direction::of(change.get()));
-    let pct_dir = Memo::new(move |_| Direction::of(pct.get()));
-    let high = Memo::new(move |_| q.with(|q| q.high));
-    let low = Memo::new(move |_| q.with(|q| q.low));
-    let recent = Memo::new(move |_| q.with(|q| q.recent.clone()));
-    let open = Memo::new(move |_| q.with(|q| q.open));
+    // (Memos in the browser; computed on read on the server: see [`super::memo`].)
+    let change = derived(move || q.with(|q| q.change()));
+    let pct = derived(move || q.with(|q| q.change_pct()));
+    let change_dir = derived(move || Direction::of(change.get()));
+    let pct_dir = derived(move || Direction::of(pct.get()));
+    let high = derived(move || q.with(|q| q.high));
+    let low = derived(move || q.with(|q| q.low));
+    let recent = derived(move || q.with(|q| q.recent.clone()));
+    let open = derived(move || q.with(|q| q.open));
     view! {
         <tr
             data-testid="stock-row"
@@ -311,7 +313,7 @@ fn StockRow(symbol: String) -> impl IntoView {
             <td class="spark-col">
                 <Sparkline
                     values=recent
-                    baseline=Signal::from(open)
+                    baseline=open
                     label=format!("Recent prices of {symbol}, against the session open")
                 />
             </td>
