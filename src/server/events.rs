@@ -51,8 +51,11 @@ const FRAMES_PER_CHUNK: usize = 64;
 /// `retry:` sent as the stream ends for shutdown: come back soon, the next instance is ready.
 const SHUTDOWN_RETRY_MS: u64 = 500;
 
+/// The stream's path (the stream fast path in [`super::sse_socket`] recognises it too).
+pub const PATH: &str = "/api/events";
+
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/events", get(events))
+    Router::new().route(PATH, get(events))
 }
 
 /// The longest `topics=` value (still percent-encoded) that could name [`MAX_TOPICS`] valid

@@ -416,25 +416,21 @@ async fn serve_stream_directly(
     slot: Slot,
     shared: &Arc<Shared>,
 ) -> Option<(TcpStream, Slot)> {
-    let peeked = async {
-        let mut buf = vec![0u8; sse_socket::PEEK_BYTES];
-        let n = tcp.peek(&mut buf).await.ok()?;
-        sse_socket::recognise(&buf[..n])
-    };
-    let recognised = tokio::select! {
-        r = tokio::time::timeout(shared.config.header_timeout, peeked) => r.ok()?,
+    let mut buf = vec![0u8; sse_socket::PEEK_BYTES];
+    let peeked = tokio::select! {
+        r = tokio::time::timeout(shared.config.header_timeout, tcp.peek(&mut buf)) => r.ok()?,
         _ = shared.hard.cancelled() => return None,
     };
-    let Some((mut req, head_len)) = recognised else {
+    let Some((mut req, head_len)) = peeked.ok().and_then(|n| sse_socket::recognise(&buf[..n]))
+    else {
         return Some((tcp, slot));
     };
     // The head is already in the socket's receive buffer: this read does not wait.
-    let mut head = vec![0u8; head_len];
-    if let Err(e) = tcp.read_exact(&mut head).await {
+    if let Err(e) = tcp.read_exact(&mut buf[..head_len]).await {
         tracing::debug!("reading a stream request's head from {peer}: {e}");
         return None;
     }
-    drop(head);
+    drop(buf);
     annotate(&mut req, peer, &shared.config.trusted);
     let idle = shared.config.idle_timeout;
     // Routing and the head are bounded like any connection's work: by the idle timeout (the
