@@ -126,6 +126,10 @@ test("new posts wait behind a marker while the reader is scrolled down", async (
   await waitLive(page);
   await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
   await expect.poll(() => page.evaluate(() => window.scrollY)).toBeGreaterThan(300);
+  // scrollY moves at once, but the page hears of it from the `scroll` event, dispatched with
+  // the next frame: wait two frames so the post below arrives to a reader the page knows is
+  // scrolled down (on a loaded machine, the publish could otherwise win the race).
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
 
   const text = `arrived while reading ${freshTag()}`;
   await publish(request, "feed", { author: "late", text });
