@@ -302,16 +302,19 @@ impl EventLog for SqliteLog {
     ) -> Result<usize, LogError> {
         // Ids grow with time, so both rules reach the oldest rows by id first: what goes is a
         // range of ids, up to `through_id` or to just before the oldest row young enough to
-        // stay, whichever is further. Both ends are found through the id index, so a pass with
-        // nothing to delete reads a row or two (the first version tested every row's age: with
-        // the default 10,000 kept, a scan of the whole table every 64 batches, on the thread
-        // publishes wait for).
+        // stay (looked for among the first `max_rows + 1` only: none young there means all of
+        // those go), whichever is further. Both are walks along the id index that stop early,
+        // so a pass with nothing to delete reads a row or two, and one with a large backlog
+        // at most `max_rows + 1` (the first version tested every row's age: with the default
+        // 10,000 kept, a scan of the whole table every 64 batches, on the thread publishes
+        // wait for).
         self.conn
             .execute(
                 "DELETE FROM events WHERE id IN (
                      SELECT id FROM events
                      WHERE id <= max(?1, coalesce(
-                         (SELECT id FROM events WHERE at_ms >= ?2 ORDER BY id LIMIT 1) - 1,
+                         (SELECT id FROM (SELECT id, at_ms FROM events ORDER BY id LIMIT ?3 + 1)
+                          WHERE at_ms >= ?2 LIMIT 1) - 1,
                          9223372036854775807))
                      ORDER BY id LIMIT ?3
                  )",
@@ -376,6 +379,28 @@ mod tests {
         assert_eq!(log.trim(EventId::new(3), 250, 100).unwrap(), 1);
         assert_eq!(log.trim(EventId::ZERO, 1000, 100).unwrap(), 1);
         assert!(log.recent(10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_backlog_of_old_events_goes_a_bounded_pass_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log =
+            SqliteLog::open(&dir.path().join("e.db"), Sync::Normal, OpenMode::Existing).unwrap();
+        let mut events: Vec<_> = (1..=6).map(ev).collect();
+        for (e, at) in events.iter_mut().zip([10, 20, 30, 40, 50, 900]) {
+            e.at_ms = at;
+        }
+        log.append(&events).unwrap();
+        let passes: Vec<usize> = (0..4)
+            .map(|_| log.trim(EventId::ZERO, 100, 2).unwrap())
+            .collect();
+        assert_eq!(
+            passes,
+            [2, 2, 1, 0],
+            "five old events, two per pass, the young one kept"
+        );
+        let ids: Vec<_> = log.recent(10).unwrap().iter().map(|e| e.id.get()).collect();
+        assert_eq!(ids, [6]);
     }
 
     #[test]

@@ -33,7 +33,8 @@ pub trait EventLog: Send + 'static {
 
     /// Deletes at most `max_rows` of the oldest events that have `id <= through_id` or were
     /// accepted before `before_ms` (Unix ms; 0 = no age limit), and returns how many it
-    /// deleted. Bounded so that retention, which runs between batches on the sequencer, never
+    /// deleted. Ids grow with time, so the age rule may stop at the oldest event young enough
+    /// to stay (one older behind it, after a clock step back, goes once that one has). Bounded so that retention, which runs between batches on the sequencer, never
     /// holds up publishes for long; a full `max_rows` means "call again".
     fn trim(
         &mut self,
