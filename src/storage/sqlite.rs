@@ -337,6 +337,14 @@ mod tests {
         }
     }
 
+    /// Events 1, 2, … accepted at the given times (Unix ms).
+    fn accepted_at(times: &[i64]) -> Vec<StoredEvent> {
+        (1..)
+            .zip(times)
+            .map(|(id, &at_ms)| StoredEvent { at_ms, ..ev(id) })
+            .collect()
+    }
+
     #[test]
     fn ids_survive_reopen_and_trimming() {
         let dir = tempfile::tempdir().unwrap();
@@ -362,11 +370,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log =
             SqliteLog::open(&dir.path().join("e.db"), Sync::Normal, OpenMode::Existing).unwrap();
-        let mut events: Vec<_> = (1..=4).map(ev).collect();
-        for (e, at) in events.iter_mut().zip([100, 200, 300, 400]) {
-            e.at_ms = at;
-        }
-        log.append(&events).unwrap();
+        log.append(&accepted_at(&[100, 200, 300, 400])).unwrap();
         assert_eq!(
             log.trim(EventId::ZERO, 50, 100).unwrap(),
             0,
@@ -386,11 +390,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log =
             SqliteLog::open(&dir.path().join("e.db"), Sync::Normal, OpenMode::Existing).unwrap();
-        let mut events: Vec<_> = (1..=6).map(ev).collect();
-        for (e, at) in events.iter_mut().zip([10, 20, 30, 40, 50, 900]) {
-            e.at_ms = at;
-        }
-        log.append(&events).unwrap();
+        log.append(&accepted_at(&[10, 20, 30, 40, 50, 900]))
+            .unwrap();
         let passes: Vec<usize> = (0..4)
             .map(|_| log.trim(EventId::ZERO, 100, 2).unwrap())
             .collect();

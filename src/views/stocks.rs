@@ -281,7 +281,8 @@ fn StockRow(symbol: String) -> impl IntoView {
         ticks
     });
     // Each figure once per tick, and what follows from it only when it changes.
-    // (Memos in the browser; computed on read on the server: see [`super::memo`].)
+    // (Memos in the browser; computed once, when the row is built, on the server: see
+    // [`super::memo`].)
     let change = derived(move || q.with(|q| q.change()));
     let pct = derived(move || q.with(|q| q.change_pct()));
     let change_dir = derived(move || Direction::of(change.get()));
